@@ -1,0 +1,56 @@
+/* cofi/comm.h - every MPI call cofi makes lives behind these wrappers
+ * (src/comm.c).  Math kernels never include this header. */
+#ifndef COFI_COMM_H
+#define COFI_COMM_H
+
+#include <mpi.h>
+#include "cofi/types.h"
+
+typedef struct {
+    MPI_Comm comm;
+    int rank;
+    int size;
+} cofi_comm;
+
+/* MPI_Init_thread(FUNNELED) and the world communicator; stdout line-buffered. */
+int cofi_comm_init(int *argc, char ***argv, cofi_comm *c);
+int cofi_comm_finalize(void);
+/* A communicator view of an existing MPI_Comm (for tests and embedding). */
+cofi_comm cofi_comm_wrap(MPI_Comm comm);
+
+/* Agree on an outcome (collective).  Every rank passes its own status; all
+ * get back the status of the lowest failing rank (COFI_OK if none), and that
+ * rank's message becomes every rank's message, so rank 0 can print it.  Call
+ * before any collective that a failure on one rank would leave hanging. */
+int cofi_agree(const cofi_comm *c, int rc);
+
+/* In-place sums across ranks (split into int-sized pieces when large). */
+int cofi_sum_val(const cofi_comm *c, cofi_val *buf, cofi_idx n);
+int cofi_sum_idx(const cofi_comm *c, cofi_idx *buf, cofi_idx n);
+int cofi_max_idx(const cofi_comm *c, cofi_idx *buf, cofi_idx n);
+int cofi_max_val(const cofi_comm *c, cofi_val *buf, cofi_idx n);
+int cofi_min_val(const cofi_comm *c, cofi_val *buf, cofi_idx n);
+/* Exclusive prefix sum of `mine` over ranks, and the total. */
+int cofi_exscan_idx(const cofi_comm *c, cofi_idx mine, cofi_idx *before, cofi_idx *total);
+int cofi_bcast(const cofi_comm *c, void *buf, size_t bytes, int root);
+int cofi_barrier(const cofi_comm *c);
+/* Gather one value per rank on every rank (out has c->size entries). */
+int cofi_allgather_val(const cofi_comm *c, cofi_val mine, cofi_val *out);
+int cofi_allgather_idx(const cofi_comm *c, cofi_idx mine, cofi_idx *out);
+
+/* min, mean and max of one value across ranks. */
+int cofi_stats(const cofi_comm *c, double v, double *min, double *mean, double *max);
+
+/* Nonblocking in-place sum, for overlapping the gradient reduction with local
+ * work.  n must fit in an int. */
+typedef struct {
+    MPI_Request req;
+    int active;
+} cofi_pending;
+int cofi_isum_val(const cofi_comm *c, cofi_val *buf, cofi_idx n, cofi_pending *p);
+int cofi_wait(cofi_pending *p);
+
+/* Abort every rank: only for a state in which agreeing is impossible. */
+void cofi_abort(const cofi_comm *c, int code);
+
+#endif

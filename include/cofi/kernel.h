@@ -1,0 +1,52 @@
+/* cofi/kernel.h - local cost and gradients: plain C + OpenMP, no MPI, no HDF5.
+ *
+ * For this rank's ratings (i, j, y) with residual e = y_hat[i][j] - y:
+ *   sse      = sum e^2
+ *   gX[i]    = sum_j e w_j + lambda x_i            (complete: item rows are local)
+ *   gW[j]    = sum_i e x_i                          (this rank's part only)
+ *   gb[j]    = sum_i e
+ *   gib[i]   = sum_j e                              (item bias, when learned)
+ * The lambda*W term and |W|^2 are added once by the trainer after the
+ * reduction, since W is replicated.
+ *
+ * Determinism: work is split in blocks of a fixed number of rows, whatever the
+ * thread count; every sum runs in a fixed order (items in a row by user, users
+ * by item through the transposed index, block partial sums serially).  The
+ * results are bitwise the same for any OMP_NUM_THREADS. */
+#ifndef COFI_KERNEL_H
+#define COFI_KERNEL_H
+
+#include "cofi/model.h"
+#include "cofi/ratings.h"
+
+#define COFI_ITEM_BLOCK 16
+#define COFI_USER_BLOCK 32
+
+typedef struct {
+    cofi_val *resid;   /* nnz_local residuals of the last evaluation */
+    cofi_val *partial; /* per-block partial sums */
+    cofi_idx n_partial;
+} cofi_kernel_ws;
+
+int cofi_kernel_ws_alloc(cofi_kernel_ws *ws, const cofi_ratings *R);
+void cofi_kernel_ws_free(cofi_kernel_ws *ws);
+
+/* sums[0] = local sse, sums[1] = local |X|^2.  gW has stride k (compact, as
+ * it is communicated); gX has stride ld.  gib may be NULL. */
+void cofi_kernel_grad(const cofi_ratings *R, const cofi_model *M, cofi_val lambda,
+                      cofi_kernel_ws *ws, cofi_val *gX, cofi_val *gW, cofi_val *gb,
+                      cofi_val *gib, cofi_val sums[2]);
+
+/* Only the sums: sse and |X|^2 (and the residuals in ws). */
+void cofi_kernel_cost(const cofi_ratings *R, const cofi_model *M, cofi_kernel_ws *ws,
+                      cofi_val sums[2]);
+
+/* sum of squares of rows x k entries of A (stride lda), in a fixed order. */
+cofi_val cofi_kernel_sumsq(const cofi_val *A, cofi_idx rows, cofi_idx k, cofi_idx lda,
+                           cofi_kernel_ws *ws);
+
+/* G[r][f] += lambda * P[r][f] for f < k. */
+void cofi_kernel_add_ridge(cofi_val *G, cofi_idx ldg, const cofi_val *P, cofi_idx ldp,
+                           cofi_idx rows, cofi_idx k, cofi_val lambda);
+
+#endif

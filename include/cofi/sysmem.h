@@ -1,0 +1,15 @@
+/* cofi/sysmem.h - what the machine has: memory, and this process's peak use. */
+#ifndef COFI_SYSMEM_H
+#define COFI_SYSMEM_H
+
+/* Bytes of memory available to this process now (MemAvailable), or a
+ * negative value when unknown.  COFI_MEM_LIMIT (bytes, with optional K/M/G
+ * suffix) overrides it, e.g. for tests. */
+double cofi_mem_available(void);
+/* COFI_ERR_NOMEM with a message naming the figure if `bytes` for `what`
+ * cannot fit in the memory available; COFI_OK otherwise. */
+int cofi_mem_check(double bytes, const char *what);
+/* Peak resident set size of this process, in bytes. */
+double cofi_peak_rss(void);
+
+#endif

@@ -1,0 +1,25 @@
+/* adam.c - Adam, in the exact arithmetic order of Keras 3. */
+#include "cofi/optim.h"
+
+#include <math.h>
+
+void cofi_adam_step(const cofi_optim_params *o, int64_t t, const cofi_optim_block *blk)
+{
+    const cofi_val b1 = o->beta1, b2 = o->beta2, eps = o->epsilon;
+    const cofi_val step = (cofi_val)t;
+    const cofi_val alpha = o->learning_rate * sqrt(1.0 - pow(b2, step)) / (1.0 - pow(b1, step));
+    const cofi_val c1 = 1.0 - b1, c2 = 1.0 - b2;
+    const cofi_idx cols = blk->cols;
+#pragma omp parallel for schedule(static)
+    for (cofi_idx r = 0; r < blk->rows; r++) {
+        cofi_val *restrict p = blk->P + r * blk->ldp;
+        const cofi_val *restrict g = blk->G + r * blk->ldg;
+        cofi_val *restrict m = blk->S[0] + r * blk->lds;
+        cofi_val *restrict v = blk->S[1] + r * blk->lds;
+        for (cofi_idx f = 0; f < cols; f++) {
+            m[f] += (g[f] - m[f]) * c1;
+            v[f] += (g[f] * g[f] - v[f]) * c2;
+            p[f] -= (m[f] * alpha) / (sqrt(v[f]) + eps);
+        }
+    }
+}

@@ -1,0 +1,178 @@
+/* comm.c - the MPI wrappers: agreement on errors, sums, scans, broadcasts.
+ * Nothing outside this file (and h5io.c, which hands MPI-IO its
+ * communicator) calls MPI. */
+#include "cofi/comm.h"
+#include "cofi/error.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Largest piece handed to one MPI call: counts are ints in MPI-3. */
+#define COFI_MPI_CHUNK ((cofi_idx)1 << 30)
+
+int cofi_comm_init(int *argc, char ***argv, cofi_comm *c)
+{
+    int provided = 0;
+    if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+        return cofi_error(COFI_ERR_MPI, "MPI_Init_thread failed");
+    *c = cofi_comm_wrap(MPI_COMM_WORLD);
+    /* Batch logs should show progress as it happens. */
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (provided < MPI_THREAD_FUNNELED)
+        return cofi_error(COFI_ERR_MPI, "the MPI library does not support threads "
+                          "(MPI_THREAD_FUNNELED); rebuild MPI with thread support");
+    return COFI_OK;
+}
+
+int cofi_comm_finalize(void)
+{
+    int done = 0;
+    MPI_Finalized(&done);
+    if (!done) MPI_Finalize();
+    return COFI_OK;
+}
+
+cofi_comm cofi_comm_wrap(MPI_Comm comm)
+{
+    cofi_comm c;
+    c.comm = comm;
+    MPI_Comm_rank(comm, &c.rank);
+    MPI_Comm_size(comm, &c.size);
+    return c;
+}
+
+int cofi_agree(const cofi_comm *c, int rc)
+{
+    int mine = rc != COFI_OK ? c->rank : INT_MAX, first = INT_MAX;
+    MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, c->comm);
+    if (first == INT_MAX) return COFI_OK;
+    struct {
+        int code;
+        char msg[COFI_MSG_MAX];
+    } pkt;
+    memset(&pkt, 0, sizeof pkt);
+    if (c->rank == first) {
+        pkt.code = rc;
+        snprintf(pkt.msg, sizeof pkt.msg, "%s", cofi_error_message());
+        if (pkt.msg[0] == '\0')
+            snprintf(pkt.msg, sizeof pkt.msg, "%s on rank %d", cofi_status_name(rc), first);
+    }
+    MPI_Bcast(&pkt, (int)sizeof pkt, MPI_BYTE, first, c->comm);
+    cofi_error_set_message(pkt.code, pkt.msg);
+    return pkt.code;
+}
+
+static int allreduce_chunked(const cofi_comm *c, void *buf, cofi_idx n, MPI_Datatype t,
+                             size_t elem, MPI_Op op)
+{
+    char *p = buf;
+    for (cofi_idx done = 0; done < n;) {
+        cofi_idx m = n - done < COFI_MPI_CHUNK ? n - done : COFI_MPI_CHUNK;
+        if (MPI_Allreduce(MPI_IN_PLACE, p + (size_t)done * elem, (int)m, t, op, c->comm) !=
+            MPI_SUCCESS)
+            return cofi_error(COFI_ERR_MPI, "MPI_Allreduce failed");
+        done += m;
+    }
+    return COFI_OK;
+}
+
+int cofi_sum_val(const cofi_comm *c, cofi_val *buf, cofi_idx n)
+{
+    return allreduce_chunked(c, buf, n, COFI_MPI_VAL, sizeof *buf, MPI_SUM);
+}
+int cofi_sum_idx(const cofi_comm *c, cofi_idx *buf, cofi_idx n)
+{
+    return allreduce_chunked(c, buf, n, COFI_MPI_IDX, sizeof *buf, MPI_SUM);
+}
+int cofi_max_idx(const cofi_comm *c, cofi_idx *buf, cofi_idx n)
+{
+    return allreduce_chunked(c, buf, n, COFI_MPI_IDX, sizeof *buf, MPI_MAX);
+}
+int cofi_max_val(const cofi_comm *c, cofi_val *buf, cofi_idx n)
+{
+    return allreduce_chunked(c, buf, n, COFI_MPI_VAL, sizeof *buf, MPI_MAX);
+}
+int cofi_min_val(const cofi_comm *c, cofi_val *buf, cofi_idx n)
+{
+    return allreduce_chunked(c, buf, n, COFI_MPI_VAL, sizeof *buf, MPI_MIN);
+}
+
+int cofi_exscan_idx(const cofi_comm *c, cofi_idx mine, cofi_idx *before, cofi_idx *total)
+{
+    cofi_idx b = 0, t = 0;
+    MPI_Exscan(&mine, &b, 1, COFI_MPI_IDX, MPI_SUM, c->comm);
+    if (c->rank == 0) b = 0; /* MPI_Exscan leaves rank 0's result undefined */
+    MPI_Allreduce(&mine, &t, 1, COFI_MPI_IDX, MPI_SUM, c->comm);
+    if (before) *before = b;
+    if (total) *total = t;
+    return COFI_OK;
+}
+
+int cofi_bcast(const cofi_comm *c, void *buf, size_t bytes, int root)
+{
+    char *p = buf;
+    for (size_t done = 0; done < bytes || (bytes == 0 && done == 0);) {
+        size_t m = bytes - done < (size_t)COFI_MPI_CHUNK ? bytes - done : (size_t)COFI_MPI_CHUNK;
+        if (MPI_Bcast(p + done, (int)m, MPI_BYTE, root, c->comm) != MPI_SUCCESS)
+            return cofi_error(COFI_ERR_MPI, "MPI_Bcast failed");
+        done += m;
+        if (bytes == 0) break;
+    }
+    return COFI_OK;
+}
+
+int cofi_barrier(const cofi_comm *c)
+{
+    return MPI_Barrier(c->comm) == MPI_SUCCESS ? COFI_OK
+                                               : cofi_error(COFI_ERR_MPI, "MPI_Barrier failed");
+}
+
+int cofi_allgather_val(const cofi_comm *c, cofi_val mine, cofi_val *out)
+{
+    MPI_Allgather(&mine, 1, COFI_MPI_VAL, out, 1, COFI_MPI_VAL, c->comm);
+    return COFI_OK;
+}
+
+int cofi_allgather_idx(const cofi_comm *c, cofi_idx mine, cofi_idx *out)
+{
+    MPI_Allgather(&mine, 1, COFI_MPI_IDX, out, 1, COFI_MPI_IDX, c->comm);
+    return COFI_OK;
+}
+
+int cofi_stats(const cofi_comm *c, double v, double *min, double *mean, double *max)
+{
+    double in[2] = {v, -v}, mx[2], sum = 0;
+    MPI_Allreduce(in, mx, 2, MPI_DOUBLE, MPI_MAX, c->comm);
+    MPI_Allreduce(&v, &sum, 1, MPI_DOUBLE, MPI_SUM, c->comm);
+    if (max) *max = mx[0];
+    if (min) *min = -mx[1];
+    if (mean) *mean = sum / c->size;
+    return COFI_OK;
+}
+
+int cofi_isum_val(const cofi_comm *c, cofi_val *buf, cofi_idx n, cofi_pending *p)
+{
+    if (n > INT_MAX)
+        return cofi_error(COFI_ERR_VALUE, "reduction of %" PRIidx " values is too large for "
+                          "one nonblocking call; use --comm allreduce", n);
+    if (MPI_Iallreduce(MPI_IN_PLACE, buf, (int)n, COFI_MPI_VAL, MPI_SUM, c->comm, &p->req) !=
+        MPI_SUCCESS)
+        return cofi_error(COFI_ERR_MPI, "MPI_Iallreduce failed");
+    p->active = 1;
+    return COFI_OK;
+}
+
+int cofi_wait(cofi_pending *p)
+{
+    if (!p->active) return COFI_OK;
+    p->active = 0;
+    if (MPI_Wait(&p->req, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+        return cofi_error(COFI_ERR_MPI, "MPI_Wait failed");
+    return COFI_OK;
+}
+
+void cofi_abort(const cofi_comm *c, int code)
+{
+    MPI_Abort(c ? c->comm : MPI_COMM_WORLD, code);
+}

@@ -1,0 +1,102 @@
+/* error.c - the per-process error message and checked allocation. */
+#include "cofi/error.h"
+#include "cofi/types.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int g_code = COFI_OK;
+static char g_msg[COFI_MSG_MAX];
+static char g_where[128];
+
+int cofi_error_at(int code, const char *file, int line, const char *fmt, ...)
+{
+    /* Keep the first message: it names the cause; later ones are fallout. */
+    if (g_code != COFI_OK) return code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g_msg, sizeof g_msg, fmt, ap);
+    va_end(ap);
+    g_code = code;
+    const char *base = strrchr(file, '/');
+    snprintf(g_where, sizeof g_where, "%s:%d", base ? base + 1 : file, line);
+    const char *dbg = getenv("COFI_DEBUG");
+    if (dbg && *dbg && strcmp(dbg, "0") != 0)
+        fprintf(stderr, "cofi debug: error %d at %s: %s\n", code, g_where, g_msg);
+    return code;
+}
+
+const char *cofi_error_message(void) { return g_msg; }
+int cofi_error_code(void) { return g_code; }
+
+void cofi_error_set_message(int code, const char *msg)
+{
+    g_code = code;
+    snprintf(g_msg, sizeof g_msg, "%s", msg ? msg : "");
+}
+
+void cofi_error_clear(void)
+{
+    g_code = COFI_OK;
+    g_msg[0] = '\0';
+    g_where[0] = '\0';
+}
+
+const char *cofi_status_name(int code)
+{
+    static const char *names[COFI_STATUS_COUNT] = {
+        "success", "i/o error", "format error", "bad value",
+        "out of memory", "mpi error", "internal error", "usage error"};
+    if (code < 0 || code >= COFI_STATUS_COUNT) return "unknown error";
+    return names[code];
+}
+
+/* Test builds can make the n-th allocation fail (COFI_FAIL_ALLOC=n, counted
+ * per process; COFI_FAIL_ALLOC_RANK restricts it to one MPI rank, read from
+ * the launcher's environment) to check that a failure on one rank stops all
+ * ranks cleanly. */
+static long fail_countdown(void)
+{
+    static int init = 0;
+    static long left = -1;
+    if (!init) {
+        init = 1;
+        const char *n = getenv("COFI_FAIL_ALLOC");
+        const char *r = getenv("COFI_FAIL_ALLOC_RANK");
+        const char *me = getenv("OMPI_COMM_WORLD_RANK");
+        if (!me) me = getenv("PMI_RANK");
+        if (n && (!r || (me && strcmp(r, me) == 0))) left = atol(n);
+    }
+    if (left < 0) return 1;
+    return left--;
+}
+
+void *cofi_malloc(size_t count, size_t size, const char *what)
+{
+    if (size != 0 && count > (SIZE_MAX - COFI_ALIGN) / size) {
+        cofi_error(COFI_ERR_NOMEM, "cannot allocate %s: %zu x %zu bytes overflows",
+                   what, count, size);
+        return NULL;
+    }
+    size_t bytes = count * size;
+    bytes = (bytes + COFI_ALIGN - 1) / COFI_ALIGN * COFI_ALIGN;
+    if (bytes == 0) bytes = COFI_ALIGN;
+    void *p = NULL;
+    if (fail_countdown() == 0 || posix_memalign(&p, COFI_ALIGN, bytes) != 0) {
+        cofi_error(COFI_ERR_NOMEM, "out of memory allocating %s (%.1f MiB)", what,
+                   (double)bytes / 1048576.0);
+        return NULL;
+    }
+    return p;
+}
+
+void *cofi_calloc(size_t count, size_t size, const char *what)
+{
+    void *p = cofi_malloc(count, size, what);
+    if (p) memset(p, 0, count * size);
+    return p;
+}
+
+void cofi_free(void *p) { free(p); }

@@ -1,0 +1,783 @@
+/* h5io.c - every HDF5 call in cofi: collective opens, hyperslab reads and
+ * writes by rows, strings, attributes, and atomic file replacement.
+ *
+ * Pattern (from the HDF5 parallel examples): every rank opens or creates the
+ * file and each dataset with global dimensions, selects its own block of rows
+ * as a hyperslab (or nothing) and joins one collective transfer.  Metadata
+ * reads and writes are collective too, so every rank sees the same file
+ * structure and the same errors. */
+#include "cofi/h5io.h"
+#include "cofi/error.h"
+
+#include <hdf5.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------------ files */
+
+static void h5_quiet(void)
+{
+    static int done = 0;
+    if (!done) {
+        /* cofi reports errors itself, once, from rank 0. */
+        H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+        done = 1;
+    }
+}
+
+static hid_t fapl_mpio(const cofi_comm *c)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl < 0) return fapl;
+    H5Pset_fapl_mpio(fapl, c->comm, MPI_INFO_NULL);
+    H5Pset_all_coll_metadata_ops(fapl, 1);
+    H5Pset_coll_metadata_write(fapl, 1);
+    return fapl;
+}
+
+static void handle_init(cofi_h5 *f, const cofi_comm *c, const char *path)
+{
+    memset(f, 0, sizeof *f);
+    f->id = -1;
+    f->comm = c;
+    snprintf(f->path, sizeof f->path, "%s", path);
+}
+
+/* Rank-local checks that give a precise message before HDF5 is involved. */
+static int check_readable(const char *path)
+{
+    struct stat st;
+    if (strlen(path) >= COFI_PATH_MAX)
+        return cofi_error(COFI_ERR_IO, "path '%.64s...' is too long", path);
+    if (stat(path, &st) != 0)
+        return cofi_error(COFI_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return cofi_error(COFI_ERR_IO, "cannot open '%s': it is a directory, not a file", path);
+    if (!S_ISREG(st.st_mode))
+        return cofi_error(COFI_ERR_IO, "cannot open '%s': not a regular file", path);
+    if (access(path, R_OK) != 0)
+        return cofi_error(COFI_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+    if (st.st_size == 0)
+        return cofi_error(COFI_ERR_FORMAT, "'%s' is empty; expected an HDF5 file", path);
+    return COFI_OK;
+}
+
+static int is_hdf5(const char *path)
+{
+#if H5_VERSION_GE(1, 12, 0)
+    return H5Fis_accessible(path, H5P_DEFAULT) > 0;
+#else
+    return H5Fis_hdf5(path) > 0;
+#endif
+}
+
+static int open_mode(const cofi_comm *c, const char *path, cofi_h5 *f, unsigned flags)
+{
+    h5_quiet();
+    handle_init(f, c, path);
+    int rc = cofi_agree(c, check_readable(path));
+    if (rc) return rc;
+    /* One rank probes the signature; a truncated or foreign file stops here. */
+    int ok = 0;
+    if (c->rank == 0) ok = is_hdf5(path);
+    cofi_bcast(c, &ok, sizeof ok, 0);
+    if (!ok)
+        return cofi_error(COFI_ERR_FORMAT, "'%s' is not an HDF5 file (or is damaged)", path);
+    hid_t fapl = fapl_mpio(c);
+    hid_t id = H5Fopen(path, flags, fapl);
+    H5Pclose(fapl);
+    rc = id < 0 ? cofi_error(COFI_ERR_FORMAT, "cannot open '%s' with HDF5: the file is "
+                             "damaged or truncated", path)
+                : COFI_OK;
+    rc = cofi_agree(c, rc);
+    if (rc) {
+        if (id >= 0) H5Fclose(id);
+        return rc;
+    }
+    f->id = id;
+    return COFI_OK;
+}
+
+int cofi_h5_open(const cofi_comm *c, const char *path, cofi_h5 *f)
+{
+    return open_mode(c, path, f, H5F_ACC_RDONLY);
+}
+
+int cofi_h5_open_rw(const cofi_comm *c, const char *path, cofi_h5 *f)
+{
+    return open_mode(c, path, f, H5F_ACC_RDWR);
+}
+
+int cofi_same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (stat(a, &sa) != 0 || stat(b, &sb) != 0) return 0;
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* Rank 0 checks that the output can be written, with the OS's own reason. */
+static int check_writable(const char *path, const char *tmp)
+{
+    struct stat st;
+    if (strlen(path) + 32 >= COFI_PATH_MAX)
+        return cofi_error(COFI_ERR_IO, "path '%.64s...' is too long", path);
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return cofi_error(COFI_ERR_IO, "cannot write '%s': it is a directory", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0) return cofi_error(COFI_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+    close(fd);
+    unlink(tmp);
+    return COFI_OK;
+}
+
+int cofi_h5_create(const cofi_comm *c, const char *path, cofi_h5 *f)
+{
+    h5_quiet();
+    handle_init(f, c, path);
+    /* One temporary name for all ranks, unique to this run. */
+    long pid = (long)getpid();
+    cofi_bcast(c, &pid, sizeof pid, 0);
+    snprintf(f->tmp, sizeof f->tmp, "%s.tmp-%ld", path, pid);
+    int rc = COFI_OK;
+    if (c->rank == 0) rc = check_writable(path, f->tmp);
+    rc = cofi_agree(c, rc);
+    if (rc) {
+        f->tmp[0] = '\0';
+        return rc;
+    }
+    hid_t fapl = fapl_mpio(c);
+    hid_t id = H5Fcreate(f->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
+    rc = id < 0 ? cofi_error(COFI_ERR_IO, "cannot create '%s'", f->tmp) : COFI_OK;
+    rc = cofi_agree(c, rc);
+    if (rc) {
+        if (id >= 0) H5Fclose(id);
+        if (c->rank == 0) unlink(f->tmp);
+        f->tmp[0] = '\0';
+        return rc;
+    }
+    f->id = id;
+    return COFI_OK;
+}
+
+/* fsync a file or a directory by name (best effort for directories). */
+static int sync_path(const char *path, int is_dir)
+{
+    int fd = open(path, is_dir ? O_RDONLY : O_RDWR);
+    if (fd < 0) return is_dir ? 0 : -1;
+    int r = fsync(fd);
+    close(fd);
+    return is_dir ? 0 : r;
+}
+
+int cofi_h5_commit(cofi_h5 *f)
+{
+    const cofi_comm *c = f->comm;
+    int rc = H5Fclose((hid_t)f->id) < 0
+                 ? cofi_error(COFI_ERR_IO, "cannot finish writing '%s'", f->path)
+                 : COFI_OK;
+    f->id = -1;
+    /* Every rank has closed (the agree is a barrier): the file is complete. */
+    rc = cofi_agree(c, rc);
+    if (c->rank == 0) {
+        if (rc == COFI_OK && sync_path(f->tmp, 0) != 0)
+            rc = cofi_error(COFI_ERR_IO, "cannot write '%s': %s", f->path, strerror(errno));
+        if (rc == COFI_OK && rename(f->tmp, f->path) != 0)
+            rc = cofi_error(COFI_ERR_IO, "cannot rename '%s' to '%s': %s", f->tmp, f->path,
+                            strerror(errno));
+        if (rc == COFI_OK) {
+            char dir[COFI_PATH_MAX];
+            snprintf(dir, sizeof dir, "%s", f->path);
+            sync_path(dirname(dir), 1);
+        } else {
+            unlink(f->tmp);
+        }
+    }
+    rc = cofi_agree(c, rc);
+    f->tmp[0] = '\0';
+    return rc;
+}
+
+void cofi_h5_close(cofi_h5 *f)
+{
+    if (f->id >= 0) H5Fclose((hid_t)f->id);
+    f->id = -1;
+    if (f->tmp[0] && f->comm) {
+        cofi_barrier(f->comm);
+        if (f->comm->rank == 0) unlink(f->tmp);
+    }
+    f->tmp[0] = '\0';
+}
+
+/* --------------------------------------------------------------- datasets */
+
+static int class_of(hid_t type)
+{
+    switch (H5Tget_class(type)) {
+    case H5T_INTEGER: return COFI_H5_INT;
+    case H5T_FLOAT: return COFI_H5_FLOAT;
+    case H5T_STRING: return COFI_H5_STRING;
+    default: return COFI_H5_OTHER;
+    }
+}
+
+/* Does every group along `name` exist (so H5Lexists can be asked)? */
+static int link_exists(hid_t fid, const char *name)
+{
+    char part[COFI_PATH_MAX];
+    size_t n = strlen(name);
+    if (n == 0 || n >= sizeof part) return 0;
+    for (size_t i = 1; i <= n; i++) {
+        if (name[i] == '/' || name[i] == '\0') {
+            memcpy(part, name, i);
+            part[i] = '\0';
+            if (H5Lexists(fid, part, H5P_DEFAULT) <= 0) return 0;
+        }
+    }
+    return 1;
+}
+
+int cofi_h5_exists(cofi_h5 *f, const char *name, int *exists)
+{
+    *exists = link_exists((hid_t)f->id, name);
+    return COFI_OK;
+}
+
+int cofi_h5_info_of(cofi_h5 *f, const char *name, cofi_h5_info *info)
+{
+    memset(info, 0, sizeof *info);
+    if (!link_exists((hid_t)f->id, name)) return COFI_OK;
+    hid_t d = H5Dopen2((hid_t)f->id, name, H5P_DEFAULT);
+    if (d < 0) return COFI_OK; /* a group, not a dataset: reported as absent */
+    hid_t s = H5Dget_space(d), t = H5Dget_type(d);
+    int nd = H5Sget_simple_extent_ndims(s);
+    hsize_t dims[H5S_MAX_RANK];
+    if (nd >= 0 && nd <= H5S_MAX_RANK) H5Sget_simple_extent_dims(s, dims, NULL);
+    info->exists = 1;
+    info->ndims = nd;
+    for (int i = 0; i < 2 && i < nd; i++) info->dims[i] = (cofi_idx)dims[i];
+    if (nd > 2) info->ndims = nd; /* callers reject it */
+    info->type_class = class_of(t);
+    H5Tclose(t);
+    H5Sclose(s);
+    H5Dclose(d);
+    return COFI_OK;
+}
+
+/* Shape a dataset must have: 1-D (cols == 0) or 2-D with `cols` columns. */
+static int check_shape(cofi_h5 *f, const char *name, hid_t d, cofi_idx cols, cofi_idx *rows)
+{
+    hid_t s = H5Dget_space(d);
+    int nd = H5Sget_simple_extent_ndims(s);
+    hsize_t dims[H5S_MAX_RANK] = {0};
+    if (nd > 0 && nd <= H5S_MAX_RANK) H5Sget_simple_extent_dims(s, dims, NULL);
+    H5Sclose(s);
+    int want = cols > 0 ? 2 : 1;
+    if (nd != want)
+        return cofi_error(COFI_ERR_FORMAT, "'%s': dataset '%s' has %d dimensions; expected %d",
+                          f->path, name, nd, want);
+    if (cols > 0 && (cofi_idx)dims[1] != cols)
+        return cofi_error(COFI_ERR_FORMAT, "'%s': dataset '%s' has %llu columns; expected %"
+                          PRIidx, f->path, name, (unsigned long long)dims[1], cols);
+    *rows = (cofi_idx)dims[0];
+    return COFI_OK;
+}
+
+static hid_t dxpl_collective(void)
+{
+    hid_t p = H5Pcreate(H5P_DATASET_XFER);
+    H5Pset_dxpl_mpio(p, H5FD_MPIO_COLLECTIVE);
+    return p;
+}
+
+/* Select rows [row0, row0 + nrows) (all columns up to cols) in a file space,
+ * and the matching block of a memory buffer with row stride ld. */
+static void select_rows(hid_t fs, hid_t *ms, int nd, cofi_idx row0, cofi_idx nrows,
+                        cofi_idx cols, cofi_idx ld)
+{
+    if (nrows <= 0) {
+        H5Sselect_none(fs);
+        hsize_t one = 1;
+        *ms = H5Screate_simple(1, &one, NULL);
+        H5Sselect_none(*ms);
+        return;
+    }
+    hsize_t start[2] = {(hsize_t)row0, 0}, count[2] = {(hsize_t)nrows, (hsize_t)cols};
+    H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
+    hsize_t mdims[2] = {(hsize_t)nrows, (hsize_t)(nd == 2 ? ld : 1)};
+    *ms = H5Screate_simple(nd, mdims, NULL);
+    if (nd == 2) {
+        hsize_t mstart[2] = {0, 0};
+        H5Sselect_hyperslab(*ms, H5S_SELECT_SET, mstart, NULL, count, NULL);
+    }
+}
+
+static int read_rows(cofi_h5 *f, const char *name, cofi_idx row0, cofi_idx nrows,
+                     cofi_idx cols, void *buf, cofi_idx ld, hid_t memtype, int want_class)
+{
+    const cofi_comm *c = f->comm;
+    int rc = COFI_OK;
+    cofi_idx rows = 0;
+    hid_t d = link_exists((hid_t)f->id, name) ? H5Dopen2((hid_t)f->id, name, H5P_DEFAULT) : -1;
+    if (d < 0) {
+        rc = cofi_error(COFI_ERR_FORMAT, "'%s': dataset '%s' is missing", f->path, name);
+    } else {
+        rc = check_shape(f, name, d, cols, &rows);
+        if (!rc) {
+            hid_t t = H5Dget_type(d);
+            int cls = class_of(t);
+            H5Tclose(t);
+            if (cls != want_class && !(want_class == COFI_H5_FLOAT && cls == COFI_H5_INT))
+                rc = cofi_error(COFI_ERR_FORMAT, "'%s': dataset '%s' has the wrong type; "
+                                "expected %s", f->path, name,
+                                want_class == COFI_H5_INT ? "integers" : "numbers");
+        }
+    }
+    /* The shape and type are the same on every rank; the row range is ours. */
+    if (rc) {
+        if (d >= 0) H5Dclose(d);
+        return cofi_agree(c, rc);
+    }
+    int nd = cols > 0 ? 2 : 1;
+    int local = COFI_OK;
+    if (nrows < 0 || row0 < 0 || row0 + nrows > rows) {
+        local = cofi_error(COFI_ERR_FORMAT, "'%s': rows [%" PRIidx ", %" PRIidx ") of '%s' "
+                           "are outside its %" PRIidx " rows", f->path, row0, row0 + nrows,
+                           name, rows);
+        nrows = 0;
+    }
+    hid_t fs = H5Dget_space(d), ms;
+    select_rows(fs, &ms, nd, row0, nrows, cols, ld);
+    hid_t x = dxpl_collective();
+    double dummy;
+    herr_t e = H5Dread(d, memtype, ms, fs, x, nrows > 0 && buf ? buf : (void *)&dummy);
+    if (e < 0 && !local)
+        local = cofi_error(COFI_ERR_FORMAT, "'%s': cannot read dataset '%s' (file damaged?)",
+                           f->path, name);
+    H5Pclose(x);
+    H5Sclose(ms);
+    H5Sclose(fs);
+    H5Dclose(d);
+    return cofi_agree(c, local);
+}
+
+int cofi_h5_read_val(cofi_h5 *f, const char *name, cofi_idx row0, cofi_idx nrows,
+                     cofi_idx cols, cofi_val *buf, cofi_idx ld)
+{
+    return read_rows(f, name, row0, nrows, cols, buf, cols > 0 ? ld : 1, COFI_H5T_VAL,
+                     COFI_H5_FLOAT);
+}
+
+int cofi_h5_read_idx(cofi_h5 *f, const char *name, cofi_idx row0, cofi_idx nrows,
+                     cofi_idx *buf)
+{
+    return read_rows(f, name, row0, nrows, 0, buf, 1, COFI_H5T_IDX, COFI_H5_INT);
+}
+
+int cofi_h5_read_scalar_val(cofi_h5 *f, const char *name, cofi_val *v)
+{
+    int rc = COFI_OK;
+    hid_t d = link_exists((hid_t)f->id, name) ? H5Dopen2((hid_t)f->id, name, H5P_DEFAULT) : -1;
+    if (d < 0) return cofi_agree(f->comm, cofi_error(COFI_ERR_FORMAT, "'%s': dataset '%s' "
+                                                     "is missing", f->path, name));
+    hid_t s = H5Dget_space(d);
+    hssize_t n = H5Sget_simple_extent_npoints(s);
+    hid_t t = H5Dget_type(d);
+    int cls = class_of(t);
+    H5Tclose(t);
+    if (n != 1 || (cls != COFI_H5_FLOAT && cls != COFI_H5_INT))
+        rc = cofi_error(COFI_ERR_FORMAT, "'%s': dataset '%s' must hold one number", f->path,
+                        name);
+    else if (H5Dread(d, COFI_H5T_VAL, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0)
+        rc = cofi_error(COFI_ERR_FORMAT, "'%s': cannot read dataset '%s'", f->path, name);
+    H5Sclose(s);
+    H5Dclose(d);
+    return cofi_agree(f->comm, rc);
+}
+
+static hid_t lcpl_parents(void)
+{
+    hid_t p = H5Pcreate(H5P_LINK_CREATE);
+    H5Pset_create_intermediate_group(p, 1);
+    return p;
+}
+
+static int write_rows(cofi_h5 *f, const char *name, cofi_idx global_rows, cofi_idx cols,
+                      cofi_idx chunk_rows, cofi_idx row0, cofi_idx nrows, const void *buf,
+                      cofi_idx ld, hid_t memtype, hid_t filetype)
+{
+    const cofi_comm *c = f->comm;
+    int nd = cols > 0 ? 2 : 1;
+    hsize_t dims[2] = {(hsize_t)global_rows, (hsize_t)(cols > 0 ? cols : 1)};
+    hid_t fs = H5Screate_simple(nd, dims, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER);
+    if (chunk_rows > 0 && global_rows > 0) {
+        hsize_t ch[2] = {(hsize_t)(chunk_rows < global_rows ? chunk_rows : global_rows),
+                         dims[1]};
+        H5Pset_chunk(dcpl, nd, ch);
+    }
+    hid_t lcpl = lcpl_parents();
+    hid_t d = H5Dcreate2((hid_t)f->id, name, filetype, fs, lcpl, dcpl, H5P_DEFAULT);
+    H5Pclose(lcpl);
+    H5Pclose(dcpl);
+    int rc = d < 0 ? cofi_error(COFI_ERR_IO, "'%s': cannot create dataset '%s'", f->path, name)
+                   : COFI_OK;
+    rc = cofi_agree(c, rc);
+    if (rc) {
+        if (d >= 0) H5Dclose(d);
+        H5Sclose(fs);
+        return rc;
+    }
+    int local = COFI_OK;
+    if (nrows < 0 || row0 < 0 || row0 + nrows > global_rows) {
+        local = cofi_error(COFI_ERR_INTERNAL, "writing rows [%" PRIidx ", %" PRIidx ") of '%s' "
+                           "with %" PRIidx " rows", row0, row0 + nrows, name, global_rows);
+        nrows = 0;
+    }
+    hid_t ms;
+    select_rows(fs, &ms, nd, row0, nrows, cols > 0 ? cols : 1, cols > 0 ? ld : 1);
+    hid_t x = dxpl_collective();
+    double dummy = 0;
+    herr_t e = H5Dwrite(d, memtype, ms, fs, x, nrows > 0 && buf ? buf : (const void *)&dummy);
+    if (e < 0 && !local)
+        local = cofi_error(COFI_ERR_IO, "'%s': cannot write dataset '%s' (disk full?)",
+                           f->path, name);
+    H5Pclose(x);
+    H5Sclose(ms);
+    H5Sclose(fs);
+    if (H5Dclose(d) < 0 && !local)
+        local = cofi_error(COFI_ERR_IO, "'%s': cannot write dataset '%s'", f->path, name);
+    return cofi_agree(c, local);
+}
+
+int cofi_h5_write_val(cofi_h5 *f, const char *name, cofi_idx global_rows, cofi_idx cols,
+                      cofi_idx row0, cofi_idx nrows, const cofi_val *buf, cofi_idx ld)
+{
+    return write_rows(f, name, global_rows, cols, 0, row0, nrows, buf, ld, COFI_H5T_VAL,
+                      COFI_H5T_VAL_FILE);
+}
+
+int cofi_h5_write_val_chunked(cofi_h5 *f, const char *name, cofi_idx global_rows,
+                              cofi_idx cols, cofi_idx chunk_rows, cofi_idx row0,
+                              cofi_idx nrows, const cofi_val *buf, cofi_idx ld)
+{
+    return write_rows(f, name, global_rows, cols, chunk_rows, row0, nrows, buf, ld,
+                      COFI_H5T_VAL, COFI_H5T_VAL_FILE);
+}
+
+int cofi_h5_write_idx(cofi_h5 *f, const char *name, cofi_idx global_rows, cofi_idx cols,
+                      cofi_idx row0, cofi_idx nrows, const cofi_idx *buf, cofi_idx ld)
+{
+    return write_rows(f, name, global_rows, cols, 0, row0, nrows, buf, ld, COFI_H5T_IDX,
+                      COFI_H5T_IDX_FILE);
+}
+
+int cofi_h5_write_scalar_val(cofi_h5 *f, const char *name, cofi_val v)
+{
+    hid_t s = H5Screate(H5S_SCALAR);
+    hid_t lcpl = lcpl_parents();
+    hid_t d = H5Dcreate2((hid_t)f->id, name, COFI_H5T_VAL_FILE, s, lcpl, H5P_DEFAULT,
+                         H5P_DEFAULT);
+    H5Pclose(lcpl);
+    int rc = COFI_OK;
+    if (d < 0) {
+        rc = cofi_error(COFI_ERR_IO, "'%s': cannot create dataset '%s'", f->path, name);
+    } else {
+        /* Every rank writes the same value: a collective write of one point. */
+        hid_t x = dxpl_collective();
+        if (H5Dwrite(d, COFI_H5T_VAL, H5S_ALL, H5S_ALL, x, &v) < 0)
+            rc = cofi_error(COFI_ERR_IO, "'%s': cannot write dataset '%s'", f->path, name);
+        H5Pclose(x);
+        H5Dclose(d);
+    }
+    H5Sclose(s);
+    return cofi_agree(f->comm, rc);
+}
+
+/* ---------------------------------------------------------------- strings */
+
+static int valid_utf8(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        int n = *p < 0x80 ? 0 : (*p >> 5) == 6 ? 1 : (*p >> 4) == 14 ? 2 : (*p >> 3) == 30 ? 3 : -1;
+        if (n < 0) return 0;
+        p++;
+        for (int i = 0; i < n; i++, p++)
+            if ((*p >> 6) != 2) return 0;
+    }
+    return 1;
+}
+
+int cofi_h5_write_strings(cofi_h5 *f, const char *name, cofi_idx global_rows, cofi_idx row0,
+                          const cofi_strings *local)
+{
+    const cofi_comm *c = f->comm;
+    cofi_idx n = local ? local->n : 0;
+    /* Width and character set are global properties of the dataset. */
+    cofi_idx agg[2] = {local ? cofi_strings_maxlen(local) : 0, 0};
+    for (cofi_idx i = 0; i < n; i++)
+        if (!valid_utf8(local->buf + local->off[i])) agg[1] = 1;
+    COFI_TRY(cofi_max_idx(c, agg, 2));
+    size_t width = agg[0] > 0 ? (size_t)agg[0] : 1;
+    char *packed = cofi_calloc((size_t)(n > 0 ? n : 1), width, "string buffer");
+    int rc = cofi_agree(c, packed ? COFI_OK : COFI_ERR_NOMEM);
+    if (rc) {
+        cofi_free(packed);
+        return rc;
+    }
+    for (cofi_idx i = 0; i < n; i++) {
+        const char *s = local->buf + local->off[i];
+        memcpy(packed + (size_t)i * width, s, strnlen(s, width));
+    }
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, width);
+    H5Tset_strpad(t, H5T_STR_NULLPAD);
+    H5Tset_cset(t, agg[1] ? H5T_CSET_ASCII : H5T_CSET_UTF8);
+    rc = write_rows(f, name, global_rows, 0, 0, row0, n, packed, 1, t, t);
+    H5Tclose(t);
+    cofi_free(packed);
+    return rc;
+}
+
+/* Pack nrows strings given as (pointer, max length) into a cofi_strings. */
+static int strings_from(cofi_strings *out, cofi_idx nrows, const char *const *ptrs,
+                        const char *fixed, size_t width)
+{
+    size_t total = 0;
+    for (cofi_idx i = 0; i < nrows; i++)
+        total += (ptrs ? (ptrs[i] ? strlen(ptrs[i]) : 0) : strnlen(fixed + i * width, width)) + 1;
+    out->n = nrows;
+    out->off = cofi_malloc((size_t)nrows + 1, sizeof *out->off, "id strings");
+    out->buf = cofi_malloc(total ? total : 1, 1, "id strings");
+    if (!out->off || !out->buf) return COFI_ERR_NOMEM;
+    size_t pos = 0;
+    for (cofi_idx i = 0; i < nrows; i++) {
+        const char *s = ptrs ? (ptrs[i] ? ptrs[i] : "") : fixed + i * width;
+        size_t len = ptrs ? strlen(s) : strnlen(s, width);
+        out->off[i] = (cofi_idx)pos;
+        memcpy(out->buf + pos, s, len);
+        out->buf[pos + len] = '\0';
+        pos += len + 1;
+    }
+    out->off[nrows] = (cofi_idx)pos;
+    return COFI_OK;
+}
+
+int cofi_h5_read_strings(cofi_h5 *f, const char *name, cofi_idx row0, cofi_idx nrows,
+                         cofi_strings *out)
+{
+    const cofi_comm *c = f->comm;
+    memset(out, 0, sizeof *out);
+    int rc = COFI_OK;
+    cofi_idx rows = 0;
+    hid_t d = link_exists((hid_t)f->id, name) ? H5Dopen2((hid_t)f->id, name, H5P_DEFAULT) : -1;
+    hid_t ft = -1;
+    if (d < 0) {
+        rc = cofi_error(COFI_ERR_FORMAT, "'%s': dataset '%s' is missing", f->path, name);
+    } else {
+        rc = check_shape(f, name, d, 0, &rows);
+        ft = H5Dget_type(d);
+        if (!rc && class_of(ft) != COFI_H5_STRING)
+            rc = cofi_error(COFI_ERR_FORMAT, "'%s': dataset '%s' must hold strings", f->path,
+                            name);
+    }
+    if (rc) {
+        if (ft >= 0) H5Tclose(ft);
+        if (d >= 0) H5Dclose(d);
+        return cofi_agree(c, rc);
+    }
+    int local = COFI_OK;
+    if (nrows < 0 || row0 < 0 || row0 + nrows > rows) {
+        local = cofi_error(COFI_ERR_FORMAT, "'%s': dataset '%s' has %" PRIidx " entries; "
+                           "expected at least %" PRIidx, f->path, name, rows, row0 + nrows);
+        nrows = 0;
+    }
+    int vl = H5Tis_variable_str(ft) > 0;
+    size_t width = vl ? sizeof(char *) : H5Tget_size(ft);
+    hid_t mt = H5Tcopy(H5T_C_S1);
+    H5Tset_size(mt, vl ? H5T_VARIABLE : width);
+    H5Tset_strpad(mt, H5T_STR_NULLPAD);
+    H5Tset_cset(mt, H5Tget_cset(ft));
+    char *buf = cofi_calloc((size_t)(nrows > 0 ? nrows : 1), width, "id strings");
+    if (!buf && !local) local = COFI_ERR_NOMEM;
+    if (!buf) nrows = 0;
+    hid_t fs = H5Dget_space(d), ms;
+    select_rows(fs, &ms, 1, row0, nrows, 1, 1);
+    /* Variable-length data is read independently (parallel HDF5 needs that). */
+    hid_t x = vl ? H5Pcreate(H5P_DATASET_XFER) : dxpl_collective();
+    char dummy[16];
+    if (H5Dread(d, mt, ms, fs, x, nrows > 0 ? (void *)buf : (void *)dummy) < 0 && !local)
+        local = cofi_error(COFI_ERR_FORMAT, "'%s': cannot read dataset '%s'", f->path, name);
+    else if (!local)
+        local = strings_from(out, nrows, vl ? (const char *const *)buf : NULL, buf, width);
+    if (vl && nrows > 0) {
+#if H5_VERSION_GE(1, 12, 0)
+        H5Treclaim(mt, ms, x, buf);
+#else
+        H5Dvlen_reclaim(mt, ms, x, buf);
+#endif
+    }
+    H5Pclose(x);
+    H5Sclose(ms);
+    H5Sclose(fs);
+    H5Tclose(mt);
+    H5Tclose(ft);
+    H5Dclose(d);
+    cofi_free(buf);
+    rc = cofi_agree(c, local);
+    if (rc) cofi_strings_free(out);
+    return rc;
+}
+
+int cofi_h5_group(cofi_h5 *f, const char *name)
+{
+    int rc = COFI_OK;
+    if (!link_exists((hid_t)f->id, name)) {
+        hid_t lcpl = lcpl_parents();
+        hid_t g = H5Gcreate2((hid_t)f->id, name, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+        H5Pclose(lcpl);
+        if (g < 0) rc = cofi_error(COFI_ERR_IO, "'%s': cannot create group '%s'", f->path, name);
+        else H5Gclose(g);
+    }
+    return cofi_agree(f->comm, rc);
+}
+
+/* ------------------------------------------------------------- attributes */
+
+static int attr_write(cofi_h5 *f, const char *obj, const char *name, hid_t type,
+                      const void *v)
+{
+    int rc = COFI_OK;
+    hid_t o = H5Oopen((hid_t)f->id, obj, H5P_DEFAULT);
+    if (o < 0)
+        return cofi_agree(f->comm, cofi_error(COFI_ERR_IO, "'%s': no object '%s'", f->path, obj));
+    if (H5Aexists(o, name) > 0) H5Adelete(o, name);
+    hid_t s = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(o, name, type, s, H5P_DEFAULT, H5P_DEFAULT);
+    if (a < 0 || H5Awrite(a, type, v) < 0)
+        rc = cofi_error(COFI_ERR_IO, "'%s': cannot write attribute '%s'", f->path, name);
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(s);
+    H5Oclose(o);
+    return cofi_agree(f->comm, rc);
+}
+
+int cofi_h5_attr_set_idx(cofi_h5 *f, const char *obj, const char *name, cofi_idx v)
+{
+    return attr_write(f, obj, name, COFI_H5T_IDX, &v);
+}
+
+int cofi_h5_attr_set_val(cofi_h5 *f, const char *obj, const char *name, cofi_val v)
+{
+    return attr_write(f, obj, name, COFI_H5T_VAL, &v);
+}
+
+int cofi_h5_attr_set_str(cofi_h5 *f, const char *obj, const char *name, const char *v)
+{
+    /* Variable-length UTF-8, the form h5py reads back as str. */
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, valid_utf8(v) ? H5T_CSET_UTF8 : H5T_CSET_ASCII);
+    int rc = attr_write(f, obj, name, t, &v);
+    H5Tclose(t);
+    return rc;
+}
+
+int cofi_h5_attr_exists(cofi_h5 *f, const char *obj, const char *name, int *exists)
+{
+    *exists = link_exists((hid_t)f->id, obj) || strcmp(obj, "/") == 0
+                  ? H5Aexists_by_name((hid_t)f->id, obj, name, H5P_DEFAULT) > 0
+                  : 0;
+    return COFI_OK;
+}
+
+/* Open attribute `name` of `obj` for reading, with a clear message if absent. */
+static hid_t attr_open(cofi_h5 *f, const char *obj, const char *name, int *rc)
+{
+    int ex = 0;
+    cofi_h5_attr_exists(f, obj, name, &ex);
+    if (!ex) {
+        *rc = cofi_error(COFI_ERR_FORMAT, "'%s': attribute '%s' of '%s' is missing", f->path,
+                         name, obj);
+        return -1;
+    }
+    hid_t a = H5Aopen_by_name((hid_t)f->id, obj, name, H5P_DEFAULT, H5P_DEFAULT);
+    if (a < 0) *rc = cofi_error(COFI_ERR_FORMAT, "'%s': cannot read attribute '%s'", f->path, name);
+    return a;
+}
+
+static int attr_read_num(cofi_h5 *f, const char *obj, const char *name, hid_t memtype,
+                         int want, void *v)
+{
+    int rc = COFI_OK;
+    hid_t a = attr_open(f, obj, name, &rc);
+    if (a >= 0) {
+        hid_t t = H5Aget_type(a), s = H5Aget_space(a);
+        int cls = class_of(t);
+        if (H5Sget_simple_extent_npoints(s) != 1 ||
+            !(cls == want || (want == COFI_H5_FLOAT && cls == COFI_H5_INT)))
+            rc = cofi_error(COFI_ERR_FORMAT, "'%s': attribute '%s' of '%s' must be one %s",
+                            f->path, name, obj, want == COFI_H5_INT ? "integer" : "number");
+        else if (H5Aread(a, memtype, v) < 0)
+            rc = cofi_error(COFI_ERR_FORMAT, "'%s': cannot read attribute '%s'", f->path, name);
+        H5Sclose(s);
+        H5Tclose(t);
+        H5Aclose(a);
+    }
+    return cofi_agree(f->comm, rc);
+}
+
+int cofi_h5_attr_get_idx(cofi_h5 *f, const char *obj, const char *name, cofi_idx *v)
+{
+    return attr_read_num(f, obj, name, COFI_H5T_IDX, COFI_H5_INT, v);
+}
+
+int cofi_h5_attr_get_val(cofi_h5 *f, const char *obj, const char *name, cofi_val *v)
+{
+    return attr_read_num(f, obj, name, COFI_H5T_VAL, COFI_H5_FLOAT, v);
+}
+
+int cofi_h5_attr_get_str(cofi_h5 *f, const char *obj, const char *name, char *buf,
+                         size_t size)
+{
+    int rc = COFI_OK;
+    buf[0] = '\0';
+    hid_t a = attr_open(f, obj, name, &rc);
+    if (a >= 0) {
+        hid_t t = H5Aget_type(a);
+        if (class_of(t) != COFI_H5_STRING) {
+            rc = cofi_error(COFI_ERR_FORMAT, "'%s': attribute '%s' must be a string", f->path,
+                            name);
+        } else if (H5Tis_variable_str(t) > 0) {
+            char *s = NULL;
+            hid_t mt = H5Tcopy(H5T_C_S1);
+            H5Tset_size(mt, H5T_VARIABLE);
+            H5Tset_cset(mt, H5Tget_cset(t));
+            if (H5Aread(a, mt, &s) < 0)
+                rc = cofi_error(COFI_ERR_FORMAT, "'%s': cannot read attribute '%s'", f->path, name);
+            else snprintf(buf, size, "%s", s ? s : "");
+            if (s) H5free_memory(s);
+            H5Tclose(mt);
+        } else {
+            size_t w = H5Tget_size(t);
+            char *tmp = cofi_calloc(w + 1, 1, "attribute");
+            if (!tmp) rc = COFI_ERR_NOMEM;
+            else if (H5Aread(a, t, tmp) < 0)
+                rc = cofi_error(COFI_ERR_FORMAT, "'%s': cannot read attribute '%s'", f->path, name);
+            else snprintf(buf, size, "%s", tmp);
+            cofi_free(tmp);
+        }
+        H5Tclose(t);
+        H5Aclose(a);
+    }
+    return cofi_agree(f->comm, rc);
+}

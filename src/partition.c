@@ -1,0 +1,37 @@
+/* partition.c - contiguous item blocks with balanced work. */
+#include "cofi/partition.h"
+
+/* Weight of rows [0, r): ratings plus rows. */
+static inline cofi_idx prefix_weight(const cofi_idx *indptr, cofi_idx r)
+{
+    return indptr[r] - indptr[0] + r;
+}
+
+void cofi_partition_rows(const cofi_idx *indptr, cofi_idx n, int nparts, cofi_idx *starts)
+{
+    cofi_idx total = prefix_weight(indptr, n);
+    starts[0] = 0;
+    for (int p = 1; p < nparts; p++) {
+        /* Target boundary weight p * total / nparts, without overflow. */
+        cofi_idx target = total / nparts * p + (total % nparts) * p / nparts;
+        /* Smallest r with prefix_weight(r) >= target. */
+        cofi_idx lo = 0, hi = n;
+        while (lo < hi) {
+            cofi_idx mid = lo + (hi - lo) / 2;
+            if (prefix_weight(indptr, mid) < target) lo = mid + 1;
+            else hi = mid;
+        }
+        /* Step back one row when that lands closer to the target. */
+        if (lo > 0 && target - prefix_weight(indptr, lo - 1) < prefix_weight(indptr, lo) - target)
+            lo--;
+        if (lo < starts[p - 1]) lo = starts[p - 1];
+        starts[p] = lo;
+    }
+    starts[nparts] = n;
+}
+
+void cofi_partition_even(cofi_idx n, int nparts, cofi_idx *starts)
+{
+    for (int p = 0; p <= nparts; p++)
+        starts[p] = n / nparts * p + (n % nparts) * p / nparts;
+}
