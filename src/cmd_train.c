@@ -191,6 +191,7 @@ int cofi_cmd_train(const cofi_comm *c, int argc, char **argv)
     memset(&tr, 0, sizeof tr);
 
     cofi_timer_start(&tm, COFI_TIME_IO);
+    COFI_TRY(cofi_h5_check_output(c, a.out));
     int rc = cofi_read_ratings(c, a.ratings, &R, &ids);
     if (rc) return rc;
     if (a.init_file) {

@@ -137,6 +137,17 @@ static int check_writable(const char *path, const char *tmp)
     return COFI_OK;
 }
 
+int cofi_h5_check_output(const cofi_comm *c, const char *path)
+{
+    char tmp[COFI_PATH_MAX + 32];
+    int rc = COFI_OK;
+    if (c->rank == 0) {
+        snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
+        rc = check_writable(path, tmp);
+    }
+    return cofi_agree(c, rc);
+}
+
 int cofi_h5_create(const cofi_comm *c, const char *path, cofi_h5 *f)
 {
     h5_quiet();

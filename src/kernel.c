@@ -12,14 +12,14 @@ static inline cofi_val dot_padded(const cofi_val *restrict a, const cofi_val *re
 {
     cofi_val s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
     for (cofi_idx f = 0; f < ld; f += 8) {
-        s0 += a[f] * b[f];
-        s1 += a[f + 1] * b[f + 1];
-        s2 += a[f + 2] * b[f + 2];
-        s3 += a[f + 3] * b[f + 3];
-        s4 += a[f + 4] * b[f + 4];
-        s5 += a[f + 5] * b[f + 5];
-        s6 += a[f + 6] * b[f + 6];
-        s7 += a[f + 7] * b[f + 7];
+        s0 = COFI_FMA(a[f], b[f], s0);
+        s1 = COFI_FMA(a[f + 1], b[f + 1], s1);
+        s2 = COFI_FMA(a[f + 2], b[f + 2], s2);
+        s3 = COFI_FMA(a[f + 3], b[f + 3], s3);
+        s4 = COFI_FMA(a[f + 4], b[f + 4], s4);
+        s5 = COFI_FMA(a[f + 5], b[f + 5], s5);
+        s6 = COFI_FMA(a[f + 6], b[f + 6], s6);
+        s7 = COFI_FMA(a[f + 7], b[f + 7], s7);
     }
     return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
 }
@@ -27,7 +27,7 @@ static inline cofi_val dot_padded(const cofi_val *restrict a, const cofi_val *re
 static inline void axpy_padded(cofi_val *restrict y, cofi_val a, const cofi_val *restrict x,
                                cofi_idx ld)
 {
-    for (cofi_idx f = 0; f < ld; f++) y[f] += a * x[f];
+    for (cofi_idx f = 0; f < ld; f++) y[f] = COFI_FMA(a, x[f], y[f]);
 }
 
 static cofi_idx n_blocks(cofi_idx rows, cofi_idx bs) { return (rows + bs - 1) / bs; }
@@ -77,7 +77,7 @@ static void item_pass(const cofi_ratings *R, const cofi_model *M, cofi_val lambd
                 const cofi_val *w = W + j * ld;
                 const cofi_val e = dot_padded(x, w, ld) + b[j] + base - R->rating[r];
                 E[r] = e;
-                sse += e * e;
+                sse = COFI_FMA(e, e, sse);
                 esum += e;
                 if (g) axpy_padded(g, e, w, ld);
             }

@@ -37,3 +37,14 @@ int cofi_test_finish(const char *name);
 int cofi_test_finish_mpi(const char *name);
 
 #endif
+
+/* Serial HDF5 helpers for tests (each rank reads the whole dataset). */
+/* Read a float dataset, any rank <= 2; *rows, *cols get its shape (cols 1 for
+ * 1-D).  Returns a malloc'd buffer or NULL (a failure is recorded). */
+double *tu_read_h5(const char *path, const char *name, cofi_idx *rows, cofi_idx *cols);
+double tu_attr_double(const char *path, const char *name);
+
+/* A global CSR built from (item, user, rating) triplets, any order. */
+#include "cofi/text.h"
+int tu_csr_from_triplets(cofi_idx n_items, cofi_idx n_users, cofi_idx nnz, const double *trip,
+                         cofi_csr *out);

@@ -32,6 +32,9 @@ int cofi_h5_open(const cofi_comm *c, const char *path, cofi_h5 *f);
 int cofi_h5_open_rw(const cofi_comm *c, const char *path, cofi_h5 *f);
 /* Start writing `path` (under a temporary name). */
 int cofi_h5_create(const cofi_comm *c, const char *path, cofi_h5 *f);
+/* Check up front, before any long work, that `path` could be created (rank 0
+ * tries; all ranks get the verdict). */
+int cofi_h5_check_output(const cofi_comm *c, const char *path);
 /* Finish a file from cofi_h5_create: close, sync, rename over `path`. */
 int cofi_h5_commit(cofi_h5 *f);
 /* Close; a file still being written is removed.  Safe on a closed handle. */

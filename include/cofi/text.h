@@ -22,6 +22,15 @@ enum cofi_text_format {
     COFI_TEXT_DENSE,          /* first row user names, first column item names */
     COFI_TEXT_FORMAT_COUNT
 };
+/* Details of the formats (text.c):
+ *   - every format: LF or CRLF; a UTF-8 BOM is skipped; blank lines and lines
+ *     whose first non-blank character is '#' are skipped; fields are trimmed;
+ *     a NUL byte is an error; ratings are what strtod reads in full, finite.
+ *   - triplets: a line with a comma is split on commas (ids may then hold
+ *     spaces), any other line on runs of whitespace; the first line is a
+ *     header when its third field is not a number.
+ *   - dense: every user named in the header and every item named in a row is
+ *     an id, even one without ratings; a row of empty cells only is skipped. */
 
 /* A list of n strings stored back to back, each NUL-terminated:
  * string i starts at buf + off[i]; off has n + 1 entries (off[n] = bytes used). */

@@ -30,6 +30,15 @@ typedef double cofi_val;    /* ratings, parameters, gradients */
 #define COFI_PAD 8
 #define COFI_ALIGN 64
 
+/* a * b + c, fused when the target has FMA (one rounding), else two
+ * roundings; either way the same in every code path of one build.  cofi
+ * compiles with -ffp-contract=off so the compiler never fuses on its own. */
+#if defined(__FMA__) || defined(__ARM_FEATURE_FMA)
+#define COFI_FMA(a, b, c) __builtin_fma((a), (b), (c))
+#else
+#define COFI_FMA(a, b, c) ((a) * (b) + (c))
+#endif
+
 static inline cofi_idx cofi_padded(cofi_idx k)
 {
     return (k + COFI_PAD - 1) / COFI_PAD * COFI_PAD;

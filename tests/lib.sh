@@ -1,0 +1,46 @@
+# lib.sh - helpers for cofi's script tests (sourced).
+# Environment (set by ctest): COFI (the executable), MPIEXEC, PYTHON, COFI_TEST_DATA.
+set -u
+: "${COFI:?COFI must name the cofi executable}"
+: "${MPIEXEC:=mpiexec}"
+: "${PYTHON:=/usr/bin/python3}"
+TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/cofi-test.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+FAILS=0
+CHECKS=0
+TIMEOUT=${COFI_CASE_TIMEOUT:-60}
+
+fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
+check() { # check "what" command...
+    local what=$1; shift
+    CHECKS=$((CHECKS + 1))
+    if ! "$@"; then fail "$what"; fi
+}
+finish() {
+    echo "$(basename "$0"): $CHECKS checks, $FAILS failed"
+    [ "$FAILS" -eq 0 ] && [ "$CHECKS" -gt 0 ]
+}
+
+# run NP ARGS... : cofi on NP ranks under a timeout.  Sets OUT, ERR (file
+# names), RC (mpiexec's exit code), RANK_RCS (each rank's exit code, sorted).
+run() {
+    local np=$1; shift
+    OUT=$WORK/out.txt; ERR=$WORK/err.txt
+    local rcdir=$WORK/rc; rm -rf "$rcdir"; mkdir -p "$rcdir"
+    timeout -s KILL "$TIMEOUT" "$MPIEXEC" -np "$np" --oversubscribe \
+        bash -c '"$0" "$@"; echo $? > "'"$rcdir"'/rc.${OMPI_COMM_WORLD_RANK:-${PMI_RANK:-0}}"' \
+        "$COFI" "$@" >"$OUT" 2>"$ERR" </dev/null
+    RC=$?
+    RANK_RCS=$(cat "$rcdir"/rc.* 2>/dev/null | sort | tr '\n' ' ')
+}
+
+# Every one of NP ranks exited with CODE.
+all_ranks_exited() { # np code
+    local want="" i
+    for ((i = 0; i < $1; i++)); do want+="$2 "; done
+    [ "$RANK_RCS" = "$want" ]
+}
+
+# The number of lines of stderr that match a pattern.
+err_lines() { grep -c -- "$1" "$ERR" || true; }

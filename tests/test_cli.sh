@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The command line: help texts, unknown commands and options, bad values.
+# Each usage error is one line on stderr from rank 0 and exit code 2 on every rank.
+source "$(dirname "$0")/lib.sh"
+
+run 1 --help
+check "cofi --help exits 0" [ "$RC" -eq 0 ]
+check "cofi --help lists commands" grep -q "train" "$OUT"
+for cmd in generate convert train; do
+    run 2 "$cmd" --help
+    check "$cmd --help exits 0" [ "$RC" -eq 0 ]
+    check "$cmd --help printed once" [ "$(grep -c '^usage: cofi' "$OUT")" -eq 1 ]
+done
+
+run 2 frobnicate
+check "unknown command: exit 2 on all ranks" all_ranks_exited 2 2
+check "unknown command: one line" [ "$(wc -l < "$ERR")" -eq 1 ]
+run 1
+check "no command: exit 2" all_ranks_exited 1 2
+
+# name: expected fragment of the message; then the arguments
+usage_case() {
+    local frag=$1; shift
+    run 3 "$@"
+    check "'$*': exit 2 on every rank (got $RANK_RCS)" all_ranks_exited 3 2
+    check "'$*': exactly one line on stderr" [ "$(wc -l < "$ERR")" -eq 1 ]
+    check "'$*': message mentions '$frag'" grep -q -- "$frag" "$ERR"
+}
+touch "$WORK/r.h5"
+usage_case "unknown option '--bogus'" train "$WORK/r.h5" -o "$WORK/m.h5" --bogus
+usage_case "--features" train "$WORK/r.h5" -o "$WORK/m.h5" --features 0
+usage_case "--features" train "$WORK/r.h5" -o "$WORK/m.h5" -k -3
+usage_case "--features" train "$WORK/r.h5" -o "$WORK/m.h5" --features 12x
+usage_case "--lambda" train "$WORK/r.h5" -o "$WORK/m.h5" --lambda -0.1
+usage_case "--lambda" train "$WORK/r.h5" -o "$WORK/m.h5" --lambda nan
+usage_case "--learning-rate" train "$WORK/r.h5" -o "$WORK/m.h5" --learning-rate 0
+usage_case "--learning-rate" train "$WORK/r.h5" -o "$WORK/m.h5" --learning-rate -1
+usage_case "--iterations" train "$WORK/r.h5" -o "$WORK/m.h5" --iterations -1
+usage_case "optimizer" train "$WORK/r.h5" -o "$WORK/m.h5" --optimizer sgd
+usage_case "needs a value" train "$WORK/r.h5" -o "$WORK/m.h5" --lambda
+usage_case "output file is required" train "$WORK/r.h5"
+usage_case "ratings file is required" train -o "$WORK/m.h5"
+usage_case "also an input" train "$WORK/r.h5" -o "$WORK/r.h5"
+usage_case "--items" generate -o "$WORK/g.h5" --items 0 --users 3
+usage_case "--missing" generate -o "$WORK/g.h5" --items 3 --users 3 --missing 1
+usage_case "required" generate -o "$WORK/g.h5" --items 3
+usage_case "format" convert --from excel "$WORK/x.txt" -o "$WORK/c.h5"
+check "no output file left behind" [ ! -e "$WORK/m.h5" ] && [ ! -e "$WORK/g.h5" ] && [ ! -e "$WORK/c.h5" ]
+finish

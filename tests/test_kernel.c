@@ -1,0 +1,248 @@
+/* test_kernel.c - the gradient kernel against a naive dense reference and
+ * against finite differences of the cost, for several k (padding), with
+ * offsets, on item slices that mimic ranks, at several thread counts. */
+#include "testutil.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cofi/kernel.h"
+#include "cofi/rng.h"
+
+typedef struct {
+    cofi_idx ni, nu, k;
+    int *mask;       /* ni x nu */
+    double *Y;       /* ni x nu */
+    double *X, *W, *b, *ib, mu, lambda;
+} dense;
+
+static double uni(uint64_t a, uint64_t b) { return cofi_rng_uniform(99, 7, a, b); }
+
+static void make(dense *d, cofi_idx ni, cofi_idx nu, cofi_idx k)
+{
+    d->ni = ni, d->nu = nu, d->k = k;
+    d->mask = calloc((size_t)(ni * nu), sizeof(int));
+    d->Y = calloc((size_t)(ni * nu), sizeof(double));
+    d->X = malloc(sizeof(double) * (size_t)(ni * k));
+    d->W = malloc(sizeof(double) * (size_t)(nu * k));
+    d->b = malloc(sizeof(double) * (size_t)nu);
+    d->ib = malloc(sizeof(double) * (size_t)ni);
+    for (cofi_idx i = 0; i < ni; i++)
+        for (cofi_idx j = 0; j < nu; j++) {
+            /* item 2 has no ratings; user 1 has none: both must work */
+            d->mask[i * nu + j] = i != 2 && j != 1 && uni(i, j) < 0.55;
+            d->Y[i * nu + j] = 1 + floor(5 * uni(i + 100, j));
+        }
+    for (cofi_idx n = 0; n < ni * k; n++) d->X[n] = uni(1000, n) - 0.5;
+    for (cofi_idx n = 0; n < nu * k; n++) d->W[n] = uni(2000, n) - 0.5;
+    for (cofi_idx j = 0; j < nu; j++) d->b[j] = uni(3000, j);
+    for (cofi_idx i = 0; i < ni; i++) d->ib[i] = uni(4000, i) - 0.5;
+    d->mu = 0.3;
+    d->lambda = 0.7;
+}
+
+static void dense_free(dense *d)
+{
+    free(d->mask), free(d->Y), free(d->X), free(d->W), free(d->b), free(d->ib);
+}
+
+/* J by the textbook double loop. */
+static double naive_cost(const dense *d)
+{
+    double J = 0;
+    for (cofi_idx i = 0; i < d->ni; i++)
+        for (cofi_idx j = 0; j < d->nu; j++) {
+            if (!d->mask[i * d->nu + j]) continue;
+            double p = d->mu + d->ib[i] + d->b[j];
+            for (cofi_idx f = 0; f < d->k; f++) p += d->X[i * d->k + f] * d->W[j * d->k + f];
+            J += 0.5 * (p - d->Y[i * d->nu + j]) * (p - d->Y[i * d->nu + j]);
+        }
+    double r = 0;
+    for (cofi_idx n = 0; n < d->ni * d->k; n++) r += d->X[n] * d->X[n];
+    for (cofi_idx n = 0; n < d->nu * d->k; n++) r += d->W[n] * d->W[n];
+    return J + 0.5 * d->lambda * r;
+}
+
+/* Full gradients: gX (ni x k), gW (nu x k, with lambda W), gb, gib. */
+static void naive_grad(const dense *d, double *gX, double *gW, double *gb, double *gib)
+{
+    memset(gW, 0, sizeof(double) * (size_t)(d->nu * d->k));
+    memset(gb, 0, sizeof(double) * (size_t)d->nu);
+    for (cofi_idx i = 0; i < d->ni; i++) {
+        gib[i] = 0;
+        for (cofi_idx f = 0; f < d->k; f++) gX[i * d->k + f] = d->lambda * d->X[i * d->k + f];
+        for (cofi_idx j = 0; j < d->nu; j++) {
+            if (!d->mask[i * d->nu + j]) continue;
+            double p = d->mu + d->ib[i] + d->b[j];
+            for (cofi_idx f = 0; f < d->k; f++) p += d->X[i * d->k + f] * d->W[j * d->k + f];
+            double e = p - d->Y[i * d->nu + j];
+            for (cofi_idx f = 0; f < d->k; f++) {
+                gX[i * d->k + f] += e * d->W[j * d->k + f];
+                gW[j * d->k + f] += e * d->X[i * d->k + f];
+            }
+            gb[j] += e;
+            gib[i] += e;
+        }
+    }
+    for (cofi_idx n = 0; n < d->nu * d->k; n++) gW[n] += d->lambda * d->W[n];
+}
+
+/* The dense problem's rows [i0, i0 + nl) as cofi structures. */
+static void slice(const dense *d, cofi_idx i0, cofi_idx nl, cofi_ratings *R, cofi_model *M)
+{
+    cofi_csr c;
+    double *trip = malloc(sizeof(double) * 3 * (size_t)(d->ni * d->nu));
+    cofi_idx nnz = 0;
+    for (cofi_idx i = 0; i < d->ni; i++)
+        for (cofi_idx j = 0; j < d->nu; j++)
+            if (d->mask[i * d->nu + j]) {
+                trip[3 * nnz] = (double)i, trip[3 * nnz + 1] = (double)j;
+                trip[3 * nnz + 2] = d->Y[i * d->nu + j];
+                nnz++;
+            }
+    tu_csr_from_triplets(d->ni, d->nu, nnz, trip, &c);
+    free(trip);
+    CHECK(cofi_ratings_from_csr(d->ni, d->nu, c.indptr, c.user, c.rating, i0, nl, R) == 0, "slice");
+    cofi_csr_free(&c);
+    CHECK(cofi_model_alloc(M, d->ni, d->nu, d->k, i0, nl) == 0, "alloc");
+    for (cofi_idx i = 0; i < nl; i++) {
+        memcpy(M->X + i * M->ld, d->X + (i0 + i) * d->k, sizeof(double) * (size_t)d->k);
+        M->item_bias[i] = d->ib[i0 + i];
+    }
+    for (cofi_idx j = 0; j < d->nu; j++)
+        memcpy(M->W + j * M->ld, d->W + j * d->k, sizeof(double) * (size_t)d->k);
+    memcpy(M->b, d->b, sizeof(double) * (size_t)d->nu);
+    M->mu = d->mu;
+}
+
+/* Kernel over `parts` item slices, summed as the trainer's allreduce would. */
+static void kernel_all(const dense *d, int parts, double *gX, double *gW, double *gb,
+                       double *gib, double *J)
+{
+    cofi_idx k = d->k;
+    memset(gW, 0, sizeof(double) * (size_t)(d->nu * k));
+    memset(gb, 0, sizeof(double) * (size_t)d->nu);
+    double sse = 0, xsq = 0, wsq = 0;
+    double *pw = malloc(sizeof(double) * (size_t)(d->nu * k)), *pb = malloc(sizeof(double) * (size_t)d->nu);
+    for (int p = 0; p < parts; p++) {
+        cofi_idx i0 = d->ni * p / parts, i1 = d->ni * (p + 1) / parts;
+        cofi_ratings R;
+        cofi_model M;
+        cofi_kernel_ws ws;
+        slice(d, i0, i1 - i0, &R, &M);
+        cofi_kernel_ws_alloc(&ws, &R);
+        double *gx = calloc((size_t)((i1 - i0) * M.ld + 1), sizeof(double)), s[2];
+        cofi_kernel_grad(&R, &M, d->lambda, &ws, gx, pw, pb, gib + i0, s);
+        for (cofi_idx i = 0; i < i1 - i0; i++) {
+            memcpy(gX + (i0 + i) * k, gx + i * M.ld, sizeof(double) * (size_t)k);
+            for (cofi_idx f = k; f < M.ld; f++)
+                CHECK(gx[i * M.ld + f] == 0, "padding of gX must stay zero");
+        }
+        for (cofi_idx n = 0; n < d->nu * k; n++) gW[n] += pw[n];
+        for (cofi_idx j = 0; j < d->nu; j++) gb[j] += pb[j];
+        sse += s[0];
+        xsq += s[1];
+        if (p == 0) {
+            wsq = cofi_kernel_sumsq(M.W, d->nu, k, M.ld, &ws);
+            /* the cost-only pass agrees with the gradient pass */
+            double s2[2];
+            cofi_kernel_cost(&R, &M, &ws, s2);
+            CHECK(s2[0] == s[0] && s2[1] == s[1], "cost pass differs from gradient pass: %.17g %.17g / %.17g %.17g", s2[0], s[0], s2[1], s[1]);
+        }
+        free(gx);
+        cofi_kernel_ws_free(&ws);
+        cofi_model_free(&M);
+        cofi_ratings_free(&R);
+    }
+    for (cofi_idx n = 0; n < d->nu * k; n++) gW[n] += d->lambda * d->W[n];
+    *J = 0.5 * sse + 0.5 * d->lambda * (xsq + wsq);
+    free(pw);
+    free(pb);
+}
+
+static void test_shape(cofi_idx ni, cofi_idx nu, cofi_idx k)
+{
+    dense d;
+    make(&d, ni, nu, k);
+    size_t nx = (size_t)(ni * k), nw = (size_t)(nu * k);
+    double *rX = malloc(sizeof(double) * nx), *rW = malloc(sizeof(double) * nw);
+    double *rb = malloc(sizeof(double) * (size_t)nu), *rib = malloc(sizeof(double) * (size_t)ni);
+    naive_grad(&d, rX, rW, rb, rib);
+    double rJ = naive_cost(&d);
+
+    double *gX = malloc(sizeof(double) * nx), *gW = malloc(sizeof(double) * nw);
+    double *gb = malloc(sizeof(double) * (size_t)nu), *gib = malloc(sizeof(double) * (size_t)ni);
+    double *gX1 = malloc(sizeof(double) * nx), *gW1 = malloc(sizeof(double) * nw), J1 = 0;
+    for (int parts = 1; parts <= 4; parts++) {
+        for (int threads = 1; threads <= 3; threads++) {
+            omp_set_num_threads(threads);
+            double J;
+            kernel_all(&d, parts, gX, gW, gb, gib, &J);
+            char what[96];
+            snprintf(what, sizeof what, "k=%ld parts=%d threads=%d J", (long)k, parts, threads);
+            CHECK_CLOSE(J, rJ, 1e-12, what);
+            CHECK(cofi_max_relerr(gX, rX, (cofi_idx)nx) < 1e-12, "%s: gX %.3g", what, cofi_max_relerr(gX, rX, (cofi_idx)nx));
+            CHECK(cofi_max_relerr(gW, rW, (cofi_idx)nw) < 1e-12, "%s: gW %.3g", what, cofi_max_relerr(gW, rW, (cofi_idx)nw));
+            CHECK(cofi_max_relerr(gb, rb, nu) < 1e-12, "%s: gb", what);
+            CHECK(cofi_max_relerr(gib, rib, ni) < 1e-12, "%s: item bias gradient", what);
+            if (threads == 1) {
+                memcpy(gX1, gX, sizeof(double) * nx);
+                memcpy(gW1, gW, sizeof(double) * nw);
+                J1 = J;
+            } else {
+                CHECK(J == J1 && !memcmp(gX, gX1, sizeof(double) * nx) &&
+                          !memcmp(gW, gW1, sizeof(double) * nw),
+                      "%s: not bitwise equal to 1 thread", what);
+            }
+        }
+    }
+
+    /* Central differences of the naive cost, for every coordinate kind. */
+    const double h = 1e-5;
+    double *targets[4] = {d.X, d.W, d.b, d.ib};
+    const double *grads[4] = {rX, rW, rb, rib};
+    cofi_idx sizes[4] = {(cofi_idx)nx, (cofi_idx)nw, nu, ni};
+    const char *names[4] = {"X", "W", "b", "item_bias"};
+    for (int v = 0; v < 4; v++)
+        for (cofi_idx n = 0; n < sizes[v]; n += 1 + sizes[v] / 9) {
+            double save = targets[v][n];
+            targets[v][n] = save + h;
+            double jp = naive_cost(&d);
+            targets[v][n] = save - h;
+            double jm = naive_cost(&d);
+            targets[v][n] = save;
+            double fd = (jp - jm) / (2 * h);
+            CHECK(fabs(fd - grads[v][n]) <= 1e-6 * fmax(1.0, fabs(fd)),
+                  "finite difference d%s[%ld]: %.10g vs gradient %.10g", names[v], (long)n, fd,
+                  grads[v][n]);
+        }
+    /* And the kernel itself against the differences (the naive gradient was
+     * already matched to 1e-12 above; this closes the loop on the formula). */
+    omp_set_num_threads(1);
+    double J;
+    kernel_all(&d, 3, gX, gW, gb, gib, &J);
+    for (cofi_idx n = 0; n < (cofi_idx)nw; n += 1 + (cofi_idx)nw / 7) {
+        double save = d.W[n];
+        d.W[n] = save + h;
+        double jp = naive_cost(&d);
+        d.W[n] = save - h;
+        double jm = naive_cost(&d);
+        d.W[n] = save;
+        CHECK(fabs((jp - jm) / (2 * h) - gW[n]) <= 1e-6 * fmax(1.0, fabs(gW[n])), "kernel dW[%ld]", (long)n);
+    }
+    free(rX), free(rW), free(rb), free(rib), free(gX), free(gW), free(gb), free(gib);
+    free(gX1), free(gW1);
+    dense_free(&d);
+}
+
+int main(void)
+{
+    test_shape(13, 7, 5);    /* k padded to 8 */
+    test_shape(40, 33, 8);   /* exact multiple */
+    test_shape(9, 50, 17);   /* padded to 24, many user blocks */
+    test_shape(5, 3, 1);
+    test_shape(70, 11, 3);   /* several item blocks */
+    return cofi_test_finish("test_kernel");
+}

@@ -1,0 +1,71 @@
+/* test_partition.c - item blocks balanced by ratings, checked against the
+ * optimal contiguous split found by brute force. */
+#include "testutil.h"
+
+#include <stdlib.h>
+
+#include "cofi/partition.h"
+#include "cofi/rng.h"
+
+/* Smallest possible maximum block weight (row weight = ratings + 1), by
+ * trying every placement of the boundaries (small n and P). */
+static cofi_idx best(const cofi_idx *w, int n, int P, int from)
+{
+    if (P == 1) {
+        cofi_idx s = 0;
+        for (int i = from; i < n; i++) s += w[i];
+        return s;
+    }
+    cofi_idx b = COFI_IDX_MAX, s = 0;
+    for (int cut = from; cut <= n; cut++) {
+        if (cut > from) s += w[cut - 1];
+        cofi_idx rest = best(w, n, P - 1, cut);
+        cofi_idx m = s > rest ? s : rest;
+        if (m < b) b = m;
+    }
+    return b;
+}
+
+int main(void)
+{
+    for (int trial = 0; trial < 300; trial++) {
+        int n = 1 + (int)(cofi_rng_u64(5, 1, (uint64_t)trial, 0) % 12);
+        int P = 1 + (int)(cofi_rng_u64(5, 2, (uint64_t)trial, 0) % 5);
+        cofi_idx indptr[13], w[12], starts[7], maxw = 0;
+        indptr[0] = 0;
+        for (int i = 0; i < n; i++) {
+            /* skewed: most rows small, some huge, some empty */
+            uint64_t h = cofi_rng_u64(5, 3, (uint64_t)trial, (uint64_t)i);
+            cofi_idx r = h % 4 == 0 ? (cofi_idx)(h % 1000) : (cofi_idx)(h % 7);
+            indptr[i + 1] = indptr[i] + r;
+            w[i] = r + 1;
+            if (w[i] > maxw) maxw = w[i];
+        }
+        cofi_partition_rows(indptr, n, P, starts);
+        CHECK(starts[0] == 0 && starts[P] == n, "blocks cover all rows");
+        cofi_idx worst = 0;
+        for (int p = 0; p < P; p++) {
+            CHECK(starts[p] <= starts[p + 1], "blocks in order");
+            cofi_idx s = 0;
+            for (cofi_idx i = starts[p]; i < starts[p + 1]; i++) s += w[i];
+            if (s > worst) worst = s;
+        }
+        cofi_idx opt = best(w, n, P, 0);
+        /* A boundary rounded to the nearest row costs at most one row. */
+        CHECK(worst <= opt + maxw, "trial %d (n %d, P %d): max block %ld, optimum %ld, max row %ld",
+              trial, n, P, (long)worst, (long)opt, (long)maxw);
+    }
+    /* Uniform rows split evenly; more parts than rows leaves some empty. */
+    cofi_idx ind[11], st[5];
+    for (int i = 0; i <= 10; i++) ind[i] = 3 * i;
+    cofi_partition_rows(ind, 10, 2, st);
+    CHECK(st[1] == 5, "10 equal rows in 2 blocks split at 5, got %ld", (long)st[1]);
+    cofi_partition_rows(ind, 2, 4, st);
+    CHECK(st[0] == 0 && st[4] == 2, "2 rows over 4 ranks");
+    cofi_idx used = 0;
+    for (int p = 0; p < 4; p++) used += st[p + 1] - st[p];
+    CHECK(used == 2, "every row owned once");
+    cofi_partition_even(10, 3, st);
+    CHECK(st[0] == 0 && st[1] == 3 && st[2] == 6 && st[3] == 10, "even split 10/3: %ld %ld", (long)st[1], (long)st[2]);
+    return cofi_test_finish("test_partition");
+}
