@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# cofi train end to end: the reference trajectory through the command line
+# (ratings file read in parallel, --init, model written collectively) at 1-4
+# ranks and 1-2 threads; model attributes; a model is a valid --init; plain
+# gradient descent against numpy.
+source "$(dirname "$0")/lib.sh"
+REF=$COFI_TEST_DATA/seed_adam.h5
+
+# The reference's ratings in cofi's layout, written here with h5py.
+"$PYTHON" - "$REF" "$WORK/r.h5" <<'PY'
+import sys, h5py, numpy as np
+ref = h5py.File(sys.argv[1], "r")
+t = ref["ratings"][:]
+ni, nu = int(ref.attrs["n_items"]), int(ref.attrs["n_users"])
+order = np.lexsort((t[:, 1], t[:, 0]))
+t = t[order]
+indptr = np.zeros(ni + 1, np.int64)
+np.add.at(indptr, t[:, 0].astype(np.int64) + 1, 1)
+with h5py.File(sys.argv[2], "w") as f:
+    f["ratings/indptr"] = np.cumsum(indptr)
+    f["ratings/user"] = t[:, 1].astype(np.int64)
+    f["ratings/rating"] = t[:, 2]
+    f["items/id"] = np.array([b"Item_%d" % i for i in range(ni)])
+    f["users/id"] = np.array([b"User_%d" % j for j in range(nu)])
+    f.attrs.update({"format": "cofi-ratings", "version": 1, "n_items": ni,
+                    "n_users": nu, "nnz": len(t)})
+PY
+
+for np in 1 2 3 4; do
+    for th in 1 2; do
+        run "$np" train "$WORK/r.h5" -o "$WORK/m.h5" --init "$REF:/init" --lambda 1.3 \
+            --learning-rate 0.1 --iterations 100 --threads "$th" --print-every 1
+        check "np $np threads $th: exit 0 ($RANK_RCS) $(head -c 300 "$ERR")" all_ranks_exited "$np" 0
+        check "np $np threads $th: final X, W, b = reference (1e-8)" \
+            "$PYTHON" "$TESTS_DIR/check_model.py" "$WORK/m.h5" "$REF" /final 1e-8
+        check "np $np threads $th: printed costs = reference (1e-9)" \
+            "$PYTHON" "$TESTS_DIR/check_model.py" --table "$OUT" "$REF" 1e-9
+        check "np $np threads $th: summary with time split" \
+            grep -q -E "^  allreduce +[0-9.]+ +[0-9.]+ +[0-9.]+" "$OUT"
+        check "np $np threads $th: table printed once" [ "$(grep -c '^ *iter ' "$OUT")" -eq 1 ]
+    done
+done
+
+check "model attributes record the options" "$PYTHON" - "$WORK/m.h5" <<'PY'
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+a = f.attrs
+assert a["format"] == "cofi-model" and a["version"] == 1
+assert a["features"] == 100 and a["iterations"] == 100 and a["optimizer"] == "adam"
+assert abs(a["lambda"] - 1.3) < 1e-15 and abs(a["learning_rate"] - 0.1) < 1e-15
+assert a["n_items"] == 100 and a["n_users"] == 30 and "seed" in a and "final_cost" in a
+assert f["items/id"][7] == b"Item_7" and f["users/id"][29] == b"User_29"
+assert f["model/item_bias"].shape == (100,) and float(f["model/mu"][()]) == 0.0
+PY
+check "h5dump reads the model" bash -c "h5dump '$WORK/m.h5' >/dev/null"
+
+# A model is a valid --init: zero further steps give the same parameters.
+run 3 train "$WORK/r.h5" -o "$WORK/m0.h5" --init "$WORK/m.h5" --iterations 0
+check "model as --init (3 ranks)" all_ranks_exited 3 0
+check "zero steps from a model keep it" "$PYTHON" "$TESTS_DIR/check_model.py" "$WORK/m0.h5" "$WORK/m.h5" /model 0
+
+# Plain gradient descent against numpy.
+run 3 train "$WORK/r.h5" -o "$WORK/gd.h5" --init "$REF:/init" --optimizer gd --learning-rate 0.001 \
+    --lambda 0.5 --iterations 20
+check "gd run (3 ranks)" all_ranks_exited 3 0
+check "gd: 20 steps = numpy gradient descent" "$PYTHON" "$TESTS_DIR/check_model.py" --gd \
+    "$WORK/gd.h5" "$WORK/r.h5" "$REF" /init 0.001 0.5 20 1e-10
+
+# Random initialization from a seed is the same at any rank count.
+run 1 train "$WORK/r.h5" -o "$WORK/s1.h5" -k 7 --iterations 5 --seed 42
+run 3 train "$WORK/r.h5" -o "$WORK/s3.h5" -k 7 --iterations 5 --seed 42
+check "seeded runs at 1 and 3 ranks agree (1e-10)" \
+    "$PYTHON" "$TESTS_DIR/check_model.py" "$WORK/s3.h5" "$WORK/s1.h5" /model 1e-10
+
+# More ranks than items: ranks without items still take part.
+run 1 generate -o "$WORK/tiny.h5" --items 2 --users 6 --missing 0.2 --seed 3
+run 1 train "$WORK/tiny.h5" -o "$WORK/t1.h5" -k 3 --iterations 30 --seed 5
+run 4 train "$WORK/tiny.h5" -o "$WORK/t4.h5" -k 3 --iterations 30 --seed 5
+check "2 items on 4 ranks: exit 0 ($RANK_RCS) $(head -c 300 "$ERR")" all_ranks_exited 4 0
+check "2 items on 4 ranks = 1 rank (1e-10)" \
+    "$PYTHON" "$TESTS_DIR/check_model.py" "$WORK/t4.h5" "$WORK/t1.h5" /model 1e-10
+finish
