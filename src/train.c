@@ -138,7 +138,10 @@ int cofi_trainer_run(cofi_trainer *tr)
     const cofi_train_opts *o = &tr->opts;
     cofi_val *tail = tr->buf + M->n_users * (M->k + 1);
     const double start = cofi_now();
-    double prev_mean = 0, slowest = 0, ckpt_secs = 0;
+    const double budget_start = o->clock_start > 0 ? o->clock_start : start;
+    /* Until a checkpoint has been timed, reading the inputs stands in for it. */
+    double prev_mean = 0, slowest = 0, ckpt_secs = tr->timers->elapsed[COFI_TIME_IO];
+    const int64_t first_step = tr->t;
     tr->stop = COFI_STOP_DONE;
     print_header(tr);
 
@@ -151,7 +154,7 @@ int cofi_trainer_run(cofi_trainer *tr)
         tail[SLOT_SSE] = sums[0];
         tail[SLOT_XSQ] = sums[1];
         tail[SLOT_STOP] = o->stop_flag && *o->stop_flag ? 1.0 : 0.0;
-        tail[SLOT_TIME] = tr->elapsed_before + (cofi_now() - start);
+        tail[SLOT_TIME] = cofi_now() - budget_start;
         tail[SLOT_CKPT] = ckpt_secs;
         cofi_timer_stop(tr->timers, COFI_TIME_COMPUTE);
 
@@ -185,23 +188,25 @@ int cofi_trainer_run(cofi_trainer *tr)
         /* Decisions below use only reduced values: every rank takes the same. */
         double mean_time = tail[SLOT_TIME] / c->size;
         if (o->print_every > 0 && tr->t % o->print_every == 0)
-            print_row(tr, tr->t, cost, rmse, mean_time);
+            print_row(tr, tr->t, cost, rmse, tr->elapsed_before + (cofi_now() - start));
         tr->t++;
 
         if (tr->hook) {
             double h0 = cofi_now();
             COFI_TRY(tr->hook(tr, tr->hook_ctx));
-            ckpt_secs = cofi_now() - h0;
+            if (cofi_now() - h0 > ckpt_secs) ckpt_secs = cofi_now() - h0;
         }
         if (tail[SLOT_STOP] > 0) {
             tr->stop = COFI_STOP_SIGNAL;
             break;
         }
         if (o->max_time > 0) {
-            /* Stop while there is room for two more iterations and a checkpoint. */
-            double iter = mean_time - prev_mean;
-            if (iter > slowest) slowest = iter;
-            if (mean_time + 2 * slowest + 2 * tail[SLOT_CKPT] / c->size >= o->max_time &&
+            /* Stop while there is room for three more iterations and twice
+             * the checkpoint time.  The first interval includes start-up, so
+             * it does not count as an iteration's time. */
+            if (tr->t > first_step + 1 && mean_time - prev_mean > slowest)
+                slowest = mean_time - prev_mean;
+            if (mean_time + 3 * slowest + 2 * tail[SLOT_CKPT] / c->size + 0.01 >= o->max_time &&
                 tr->t < o->iterations) {
                 tr->stop = COFI_STOP_TIME;
                 break;

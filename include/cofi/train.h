@@ -33,6 +33,7 @@ typedef struct {
     enum cofi_comm_mode comm_mode;
     cofi_idx print_every;   /* progress row every N iterations; 0 = none */
     double max_time;        /* seconds; stop with a checkpoint before; 0 = none */
+    double clock_start;     /* cofi_now() when the budget started; 0 = at run start */
     /* set asynchronously (signal handler) to ask for a clean stop */
     volatile sig_atomic_t *stop_flag;
 } cofi_train_opts;

@@ -1,0 +1,47 @@
+/* cofi/checkpoint.h - everything needed to continue a run exactly.
+ *
+ * A checkpoint is a model file (/model/..., /items/id, /users/id, so predict
+ * and --init accept it) plus:
+ *   /optimizer/X_m, /optimizer/X_v   float64 [n_items x k]  (Adam moments)
+ *   /optimizer/W_m, /optimizer/W_v   float64 [n_users x k]
+ *   /optimizer/b_m, /optimizer/b_v   float64 [n_users]
+ *   /train/cost, /train/rmse         float64 [steps]        (history so far)
+ *   root attributes: every option that affects the result, `step` (optimizer
+ *   steps taken), `iterations_target`, `elapsed`, `checkpoint = 1`.
+ * It does not depend on the rank count: X rows and their moments are written
+ * and read as item-row hyperslabs, so a run may restart on any number of
+ * ranks.  Written under a temporary name and renamed only when complete. */
+#ifndef COFI_CHECKPOINT_H
+#define COFI_CHECKPOINT_H
+
+#include "cofi/io.h"
+#include "cofi/train.h"
+
+/* Where a run came from, recorded in model and checkpoint attributes. */
+typedef struct {
+    const char *ratings;
+    const char *init;       /* "random" or FILE */
+    const char *init_group; /* or NULL */
+} cofi_provenance;
+
+/* Root attributes describing the run: options, steps done, final figures. */
+int cofi_write_run_attrs(cofi_h5 *f, const cofi_trainer *tr, const cofi_provenance *p);
+
+/* Write a checkpoint of the trainer's current state (collective). */
+int cofi_checkpoint_write(const cofi_comm *c, const char *path, const cofi_trainer *tr,
+                          const cofi_ids *ids, const cofi_provenance *p);
+
+/* What a checkpoint says about the run: options, sizes and steps taken. */
+typedef struct {
+    cofi_train_opts opts;
+    cofi_idx n_items, n_users;
+    int64_t step;
+    double elapsed;
+} cofi_checkpoint_info;
+int cofi_checkpoint_read_info(const cofi_comm *c, const char *path, cofi_checkpoint_info *info);
+
+/* Load parameters, optimizer state and history into an initialized trainer
+ * (same options and sizes as the checkpoint's), for this rank's items. */
+int cofi_checkpoint_read_state(const cofi_comm *c, const char *path, cofi_trainer *tr);
+
+#endif

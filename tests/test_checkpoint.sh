@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Checkpoints and restart: restarts equal an uninterrupted run (bitwise on the
+# same rank count, 1e-10 on others); SIGKILL at random moments, including
+# during a checkpoint write, always leaves a valid, restartable checkpoint;
+# SIGTERM to one rank or SIGUSR1 to mpirun stops every rank with a checkpoint
+# and exit 75; --max-time stops within its budget.
+source "$(dirname "$0")/lib.sh"
+CM="$PYTHON $TESTS_DIR/check_model.py"
+run 2 generate -o "$WORK/g.h5" --items 1500 --users 800 --missing 0.9 --seed 11
+TRAIN=(train "$WORK/g.h5" -k 8 --print-every 0)
+
+# --- restart = uninterrupted ---------------------------------------------
+run 2 "${TRAIN[@]}" -o "$WORK/full.h5" -T 40
+check "uninterrupted run" all_ranks_exited 2 0
+run 2 "${TRAIN[@]}" -o "$WORK/half.h5" -T 15 --checkpoint "$WORK/ck.h5" --checkpoint-every 5
+check "run with checkpoints" all_ranks_exited 2 0
+check "checkpoint is at step 15" "$PYTHON" -c "import h5py,sys; assert h5py.File(sys.argv[1]).attrs['step'] == 15" "$WORK/ck.h5"
+check "h5dump reads a checkpoint" bash -c "h5dump '$WORK/ck.h5' > /dev/null"
+for np in 2 1 3 4; do
+    run "$np" train "$WORK/g.h5" -o "$WORK/r$np.h5" -T 40 --restart "$WORK/ck.h5" --print-every 0
+    check "restart at $np ranks: exit 0 ($RANK_RCS) $(head -c 200 "$ERR")" all_ranks_exited "$np" 0
+done
+check "restart on the same 2 ranks is bitwise equal" $CM "$WORK/r2.h5" "$WORK/full.h5" /model 0
+for np in 1 3 4; do
+    check "restart on $np ranks equals to 1e-10" $CM "$WORK/r$np.h5" "$WORK/full.h5" /model 1e-10
+done
+check "restarted model records 40 iterations" "$PYTHON" -c "import h5py,sys; assert h5py.File(sys.argv[1]).attrs['iterations'] == 40" "$WORK/r2.h5"
+# a checkpoint is a valid model for --init
+run 2 train "$WORK/g.h5" -o "$WORK/fromck.h5" --init "$WORK/ck.h5" -T 0
+check "--init from a checkpoint" all_ranks_exited 2 0
+check "--init from a checkpoint keeps its parameters" $CM "$WORK/fromck.h5" "$WORK/ck.h5" /model 0
+# restart misuse
+run 2 train "$WORK/g.h5" -o "$WORK/x.h5" --restart "$WORK/ck.h5" --lambda 0.5
+check "restart with another lambda: exit 2" all_ranks_exited 2 2
+check "... names the option" grep -q -- "--lambda differs from the checkpoint" "$ERR"
+run 2 train "$WORK/g.h5" -o "$WORK/x.h5" --restart "$WORK/ck.h5" -T 10
+check "restart to fewer steps than taken: exit 2" all_ranks_exited 2 2
+run 2 train "$WORK/g.h5" -o "$WORK/x.h5" --restart "$WORK/full.h5" -T 50
+check "restart from a model that is not a checkpoint: exit 1" all_ranks_exited 2 1
+check "... says so" grep -q "not a cofi checkpoint" "$ERR"
+
+# --- SIGKILL at random moments ----------------------------------------------
+# A checkpoint every iteration, so that most of the time is spent writing one.
+kills=0 during_write=0 restarts_ok=0
+for trial in $(seq 1 10); do
+    rm -f "$WORK"/kc.h5*
+    setsid "$MPIEXEC" -np 2 --oversubscribe "$COFI" "${TRAIN[@]}" -o "$WORK/k.h5" -T 1000000 \
+        --checkpoint "$WORK/kc.h5" --checkpoint-every 1 >/dev/null 2>&1 </dev/null &
+    sid=$!
+    # wait for the first checkpoint, then a random extra 0-0.6 s
+    for _ in $(seq 1 100); do [ -e "$WORK/kc.h5" ] && break; sleep 0.05; done
+    sleep "0.$((RANDOM % 6))$((RANDOM % 10))"
+    pkill -KILL -s "$sid"
+    wait "$sid" 2>/dev/null
+    kills=$((kills + 1))
+    ls "$WORK"/kc.h5.tmp-* >/dev/null 2>&1 && during_write=$((during_write + 1))
+    step=$("$PYTHON" -c "import h5py,sys; f=h5py.File(sys.argv[1]); f['model/X'][:]; f['optimizer/X_m'][:]; print(int(f.attrs['step']))" "$WORK/kc.h5" 2>/dev/null)
+    check "trial $trial: checkpoint readable after SIGKILL" [ -n "$step" ]
+    [ -n "$step" ] || continue
+    # restart to step + 3 and compare with an uninterrupted run to the same step
+    run 2 train "$WORK/g.h5" -o "$WORK/kr.h5" -T $((step + 3)) --restart "$WORK/kc.h5" --print-every 0
+    check "trial $trial: restart from step $step ($RANK_RCS)" all_ranks_exited 2 0
+    run 2 "${TRAIN[@]}" -o "$WORK/ku.h5" -T $((step + 3))
+    if $CM "$WORK/kr.h5" "$WORK/ku.h5" /model 0 >/dev/null; then restarts_ok=$((restarts_ok + 1)); fi
+done
+check "every killed run restarted to the uninterrupted result ($restarts_ok of $kills)" [ "$restarts_ok" -eq "$kills" ]
+check "some kills landed during a checkpoint write ($during_write of $kills)" [ "$during_write" -ge 1 ]
+echo "SIGKILL trials: $kills, during a write: $during_write, restarted bitwise: $restarts_ok"
+
+# --- SIGTERM to one rank, SIGUSR1 to mpirun -------------------------------
+signal_case() { # np how
+    local np=$1 how=$2 rcdir=$WORK/sigrc
+    rm -rf "$rcdir" "$WORK"/s.ckpt.h5; mkdir -p "$rcdir"
+    if [ "$how" = term-one-rank ]; then
+        # a wrapper records each rank's exit code
+        setsid "$MPIEXEC" -np "$np" --oversubscribe bash -c \
+            '"$0" "$@"; echo $? > "'"$rcdir"'/rc.$OMPI_COMM_WORLD_RANK"' \
+            "$COFI" "${TRAIN[@]}" -o "$WORK/s.h5" -T 1000000 >"$WORK/sig.out" 2>&1 </dev/null &
+    else
+        # no wrapper: mpirun must forward the signal to cofi itself
+        setsid bash -c '"$0" "$@"; echo $? > "'"$rcdir"'/rc.mpirun"' "$MPIEXEC" -np "$np" \
+            --oversubscribe "$COFI" "${TRAIN[@]}" -o "$WORK/s.h5" -T 1000000 >"$WORK/sig.out" 2>&1 </dev/null &
+    fi
+    local sid=$!
+    sleep 1.5
+    if [ "$how" = term-one-rank ]; then
+        local victim
+        victim=$(pgrep -s "$sid" -f "$COFI train" | tail -n 1)
+        kill -TERM "$victim"
+    else
+        kill -USR1 "$(pgrep -s "$sid" -x mpiexec || pgrep -s "$sid" -x mpirun)"
+    fi
+    local waited=0
+    while kill -0 "$sid" 2>/dev/null && [ $waited -lt 300 ]; do sleep 0.1; waited=$((waited + 1)); done
+    pkill -KILL -s "$sid" 2>/dev/null; wait "$sid" 2>/dev/null
+    RANK_RCS=$(cat "$rcdir"/rc.* 2>/dev/null | sort | tr '\n' ' ')
+    if [ "$how" = term-one-rank ]; then
+        check "$how ($np ranks): every rank exits 75 (got '$RANK_RCS')" all_ranks_exited "$np" 75
+    else
+        check "$how ($np ranks): mpirun exits 75 (got '$RANK_RCS')" [ "$RANK_RCS" = "75 " ]
+    fi
+    check "$how ($np ranks): within 30 s" [ $waited -lt 300 ]
+    check "$how ($np ranks): says where the checkpoint is" grep -q "stopped at iteration .* (signal); checkpoint written to" "$WORK/sig.out"
+    local step
+    step=$("$PYTHON" -c "import h5py,sys; print(int(h5py.File(sys.argv[1]).attrs['step']))" "$WORK/s.ckpt.h5" 2>/dev/null)
+    check "$how ($np ranks): checkpoint at a step > 0 ($step)" [ -n "$step" ] && [ "$step" -gt 0 ]
+    [ -n "$step" ] || return
+    run "$np" train "$WORK/g.h5" -o "$WORK/sr.h5" -T $((step + 2)) --restart "$WORK/s.ckpt.h5" --print-every 0
+    run "$np" "${TRAIN[@]}" -o "$WORK/su.h5" -T $((step + 2))
+    check "$how ($np ranks): restart equals the uninterrupted run bitwise" $CM "$WORK/sr.h5" "$WORK/su.h5" /model 0
+}
+signal_case 3 term-one-rank
+signal_case 2 usr1-to-mpirun
+
+# --- --max-time --------------------------------------------------------------
+run 2 "${TRAIN[@]}" -o "$WORK/mt.h5" -T 1000000 --max-time 1.5
+check "--max-time: every rank exits 75 ($RANK_RCS)" all_ranks_exited 2 75
+total=$(awk '$1 == "total" {print $4}' "$OUT")
+check "--max-time 1.5: cofi's wall time $total s is within the budget" \
+    "$PYTHON" -c "import sys; assert 0.5 < float(sys.argv[1]) <= 1.5" "$total"
+check "--max-time: checkpoint at the default path" [ -f "$WORK/mt.ckpt.h5" ]
+check "--max-time: no model written" [ ! -e "$WORK/mt.h5" ]
+s1=$("$PYTHON" -c "import h5py,sys; print(int(h5py.File(sys.argv[1]).attrs['step']))" "$WORK/mt.ckpt.h5")
+run 2 train "$WORK/g.h5" -o "$WORK/mt.h5" -T 1000000 --restart "$WORK/mt.ckpt.h5" --max-time 1 --print-every 0
+s2=$("$PYTHON" -c "import h5py,sys; print(int(h5py.File(sys.argv[1]).attrs['step']))" "$WORK/mt.ckpt.h5")
+check "--max-time again continues from the checkpoint ($s1 -> $s2)" [ "$s2" -gt "$s1" ]
+finish
