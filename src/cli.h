@@ -55,5 +55,7 @@ int cli_print_times(const cofi_comm *c, const cofi_timers *t);
 int cofi_cmd_generate(const cofi_comm *c, int argc, char **argv);
 int cofi_cmd_convert(const cofi_comm *c, int argc, char **argv);
 int cofi_cmd_train(const cofi_comm *c, int argc, char **argv);
+int cofi_cmd_predict(const cofi_comm *c, int argc, char **argv);
+int cofi_cmd_recommend(const cofi_comm *c, int argc, char **argv);
 
 #endif

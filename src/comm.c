@@ -3,6 +3,7 @@
  * communicator) calls MPI. */
 #include "cofi/comm.h"
 #include "cofi/error.h"
+#include "cofi/topk.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -170,6 +171,67 @@ int cofi_wait(cofi_pending *p)
     if (MPI_Wait(&p->req, MPI_STATUS_IGNORE) != MPI_SUCCESS)
         return cofi_error(COFI_ERR_MPI, "MPI_Wait failed");
     return COFI_OK;
+}
+
+/* MPI operation: merge sorted K-lists pairwise; K from the datatype's size. */
+static void topk_merge_op(void *in, void *inout, int *len, MPI_Datatype *type)
+{
+    int bytes = 0;
+    MPI_Type_size(*type, &bytes);
+    cofi_idx K = bytes / (int)sizeof(cofi_scored);
+    cofi_scored *a = inout;
+    const cofi_scored *b = in;
+    for (int l = 0; l < *len; l++) cofi_topk_merge(a + l * K, b + l * K, K, a + l * K);
+}
+
+static int topk_type(cofi_idx K, MPI_Datatype *t, MPI_Op *op)
+{
+    if ((size_t)K * sizeof(cofi_scored) > (size_t)INT_MAX)
+        return cofi_error(COFI_ERR_VALUE, "--top %" PRIidx " is too large", K);
+    MPI_Type_contiguous((int)(K * (cofi_idx)sizeof(cofi_scored)), MPI_BYTE, t);
+    MPI_Type_commit(t);
+    MPI_Op_create(topk_merge_op, 1 /* commutative: a total order */, op);
+    return COFI_OK;
+}
+
+int cofi_topk_reduce_scatter(const cofi_comm *c, const void *lists, cofi_idx n_users,
+                             cofi_idx K, const cofi_idx *user_starts, void *mine)
+{
+    (void)n_users;
+    MPI_Datatype t;
+    MPI_Op op;
+    COFI_TRY(topk_type(K, &t, &op));
+    int *counts = cofi_malloc((size_t)c->size, sizeof *counts, "counts");
+    int rc = COFI_OK;
+    if (!counts) rc = COFI_ERR_NOMEM;
+    else {
+        for (int r = 0; r < c->size; r++) {
+            cofi_idx n = user_starts[r + 1] - user_starts[r];
+            if (n > INT_MAX) rc = cofi_error(COFI_ERR_VALUE, "too many users per rank");
+            counts[r] = (int)n;
+        }
+    }
+    rc = cofi_agree(c, rc);
+    if (!rc && MPI_Reduce_scatter(lists, mine, counts, t, op, c->comm) != MPI_SUCCESS)
+        rc = cofi_error(COFI_ERR_MPI, "MPI_Reduce_scatter failed");
+    cofi_free(counts);
+    MPI_Op_free(&op);
+    MPI_Type_free(&t);
+    return rc;
+}
+
+int cofi_topk_reduce_root(const cofi_comm *c, void *lists, cofi_idx n, cofi_idx K)
+{
+    MPI_Datatype t;
+    MPI_Op op;
+    COFI_TRY(topk_type(K, &t, &op));
+    int rc = COFI_OK;
+    if (MPI_Reduce(c->rank == 0 ? MPI_IN_PLACE : lists, c->rank == 0 ? lists : NULL, (int)n, t,
+                   op, 0, c->comm) != MPI_SUCCESS)
+        rc = cofi_error(COFI_ERR_MPI, "MPI_Reduce failed");
+    MPI_Op_free(&op);
+    MPI_Type_free(&t);
+    return rc;
 }
 
 void cofi_abort(const cofi_comm *c, int code)

@@ -420,11 +420,11 @@ static hid_t lcpl_parents(void)
     return p;
 }
 
-static int write_rows(cofi_h5 *f, const char *name, cofi_idx global_rows, cofi_idx cols,
-                      cofi_idx chunk_rows, cofi_idx row0, cofi_idx nrows, const void *buf,
-                      cofi_idx ld, hid_t memtype, hid_t filetype)
+/* Create a 1-D (cols 0) or 2-D dataset; chunked by chunk_rows x chunk_cols
+ * when chunk_rows > 0.  Collective; returns the agreed status. */
+static int dset_create(cofi_h5 *f, const char *name, cofi_idx global_rows, cofi_idx cols,
+                       cofi_idx chunk_rows, cofi_idx chunk_cols, hid_t filetype, hid_t *out)
 {
-    const cofi_comm *c = f->comm;
     int nd = cols > 0 ? 2 : 1;
     hsize_t dims[2] = {(hsize_t)global_rows, (hsize_t)(cols > 0 ? cols : 1)};
     hid_t fs = H5Screate_simple(nd, dims, NULL);
@@ -432,25 +432,35 @@ static int write_rows(cofi_h5 *f, const char *name, cofi_idx global_rows, cofi_i
     H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER);
     if (chunk_rows > 0 && global_rows > 0) {
         hsize_t ch[2] = {(hsize_t)(chunk_rows < global_rows ? chunk_rows : global_rows),
-                         dims[1]};
+                         (hsize_t)(chunk_cols > 0 && chunk_cols < (cofi_idx)dims[1] ? chunk_cols
+                                                                                  : (cofi_idx)dims[1])};
         H5Pset_chunk(dcpl, nd, ch);
     }
     hid_t lcpl = lcpl_parents();
     hid_t d = H5Dcreate2((hid_t)f->id, name, filetype, fs, lcpl, dcpl, H5P_DEFAULT);
     H5Pclose(lcpl);
     H5Pclose(dcpl);
+    H5Sclose(fs);
     int rc = d < 0 ? cofi_error(COFI_ERR_IO, "'%s': cannot create dataset '%s'", f->path, name)
                    : COFI_OK;
-    rc = cofi_agree(c, rc);
-    if (rc) {
-        if (d >= 0) H5Dclose(d);
-        H5Sclose(fs);
-        return rc;
-    }
+    rc = cofi_agree(f->comm, rc);
+    if (rc && d >= 0) H5Dclose(d);
+    *out = rc ? -1 : d;
+    return rc;
+}
+
+/* Collective write of each rank's rows [row0, row0 + nrows) of an open dataset. */
+static int dset_write(cofi_h5 *f, const char *name, hid_t d, cofi_idx cols, cofi_idx row0,
+                      cofi_idx nrows, const void *buf, cofi_idx ld, hid_t memtype)
+{
+    int nd = cols > 0 ? 2 : 1;
+    hid_t fs = H5Dget_space(d);
+    hsize_t dims[2] = {0, 0};
+    H5Sget_simple_extent_dims(fs, dims, NULL);
     int local = COFI_OK;
-    if (nrows < 0 || row0 < 0 || row0 + nrows > global_rows) {
+    if (nrows < 0 || row0 < 0 || row0 + nrows > (cofi_idx)dims[0]) {
         local = cofi_error(COFI_ERR_INTERNAL, "writing rows [%" PRIidx ", %" PRIidx ") of '%s' "
-                           "with %" PRIidx " rows", row0, row0 + nrows, name, global_rows);
+                           "with %llu rows", row0, row0 + nrows, name, (unsigned long long)dims[0]);
         nrows = 0;
     }
     hid_t ms;
@@ -464,9 +474,48 @@ static int write_rows(cofi_h5 *f, const char *name, cofi_idx global_rows, cofi_i
     H5Pclose(x);
     H5Sclose(ms);
     H5Sclose(fs);
-    if (H5Dclose(d) < 0 && !local)
-        local = cofi_error(COFI_ERR_IO, "'%s': cannot write dataset '%s'", f->path, name);
-    return cofi_agree(c, local);
+    return cofi_agree(f->comm, local);
+}
+
+static int write_rows(cofi_h5 *f, const char *name, cofi_idx global_rows, cofi_idx cols,
+                      cofi_idx chunk_rows, cofi_idx row0, cofi_idx nrows, const void *buf,
+                      cofi_idx ld, hid_t memtype, hid_t filetype)
+{
+    hid_t d;
+    COFI_TRY(dset_create(f, name, global_rows, cols, chunk_rows, 0, filetype, &d));
+    int rc = dset_write(f, name, d, cols, row0, nrows, buf, ld, memtype);
+    if (H5Dclose(d) < 0 && !rc)
+        rc = cofi_error(COFI_ERR_IO, "'%s': cannot write dataset '%s'", f->path, name);
+    return cofi_agree(f->comm, rc);
+}
+
+int cofi_h5_dset_create(cofi_h5 *f, const char *name, cofi_idx rows, cofi_idx cols,
+                        cofi_idx chunk_rows, cofi_idx chunk_cols, cofi_h5_dset *d)
+{
+    memset(d, 0, sizeof *d);
+    d->f = f;
+    d->rows = rows;
+    d->cols = cols;
+    snprintf(d->name, sizeof d->name, "%s", name);
+    hid_t id;
+    COFI_TRY(dset_create(f, name, rows, cols, chunk_rows, chunk_cols, COFI_H5T_VAL_FILE, &id));
+    d->id = id;
+    return COFI_OK;
+}
+
+int cofi_h5_dset_write(cofi_h5_dset *d, cofi_idx row0, cofi_idx nrows, const cofi_val *buf,
+                       cofi_idx ld)
+{
+    return dset_write(d->f, d->name, (hid_t)d->id, d->cols, row0, nrows, buf, ld, COFI_H5T_VAL);
+}
+
+int cofi_h5_dset_close(cofi_h5_dset *d)
+{
+    int rc = H5Dclose((hid_t)d->id) < 0
+                 ? cofi_error(COFI_ERR_IO, "'%s': cannot write dataset '%s'", d->f->path, d->name)
+                 : COFI_OK;
+    d->id = -1;
+    return cofi_agree(d->f->comm, rc);
 }
 
 int cofi_h5_write_val(cofi_h5 *f, const char *name, cofi_idx global_rows, cofi_idx cols,
@@ -583,8 +632,9 @@ static int strings_from(cofi_strings *out, cofi_idx nrows, const char *const *pt
     return COFI_OK;
 }
 
-int cofi_h5_read_strings(cofi_h5 *f, const char *name, cofi_idx row0, cofi_idx nrows,
-                         cofi_strings *out)
+/* Strings of rows [row0, row0 + nrows), or of rows at[0..nrows) when at is set. */
+static int read_strings_sel(cofi_h5 *f, const char *name, cofi_idx row0, cofi_idx nrows,
+                            const cofi_idx *at, cofi_strings *out)
 {
     const cofi_comm *c = f->comm;
     memset(out, 0, sizeof *out);
@@ -607,11 +657,15 @@ int cofi_h5_read_strings(cofi_h5 *f, const char *name, cofi_idx row0, cofi_idx n
         return cofi_agree(c, rc);
     }
     int local = COFI_OK;
-    if (nrows < 0 || row0 < 0 || row0 + nrows > rows) {
+    if (nrows < 0 || (!at && (row0 < 0 || row0 + nrows > rows))) {
         local = cofi_error(COFI_ERR_FORMAT, "'%s': dataset '%s' has %" PRIidx " entries; "
                            "expected at least %" PRIidx, f->path, name, rows, row0 + nrows);
         nrows = 0;
     }
+    for (cofi_idx i = 0; at && i < nrows && !local; i++)
+        if (at[i] < 0 || at[i] >= rows)
+            local = cofi_error(COFI_ERR_INTERNAL, "row %" PRIidx " of '%s' out of range", at[i], name);
+    if (local) nrows = 0;
     int vl = H5Tis_variable_str(ft) > 0;
     size_t width = vl ? sizeof(char *) : H5Tget_size(ft);
     hid_t mt = H5Tcopy(H5T_C_S1);
@@ -619,10 +673,18 @@ int cofi_h5_read_strings(cofi_h5 *f, const char *name, cofi_idx row0, cofi_idx n
     H5Tset_strpad(mt, H5T_STR_NULLPAD);
     H5Tset_cset(mt, H5Tget_cset(ft));
     char *buf = cofi_calloc((size_t)(nrows > 0 ? nrows : 1), width, "id strings");
-    if (!buf && !local) local = COFI_ERR_NOMEM;
-    if (!buf) nrows = 0;
+    hsize_t *coord = at && nrows > 0 ? cofi_malloc((size_t)nrows, sizeof *coord, "rows") : NULL;
+    if ((!buf || (at && nrows > 0 && !coord)) && !local) local = COFI_ERR_NOMEM;
+    if (local) nrows = 0;
     hid_t fs = H5Dget_space(d), ms;
-    select_rows(fs, &ms, 1, row0, nrows, 1, 1);
+    if (at && nrows > 0) {
+        for (cofi_idx i = 0; i < nrows; i++) coord[i] = (hsize_t)at[i];
+        H5Sselect_elements(fs, H5S_SELECT_SET, (size_t)nrows, coord);
+        hsize_t n = (hsize_t)nrows;
+        ms = H5Screate_simple(1, &n, NULL);
+    } else {
+        select_rows(fs, &ms, 1, row0, nrows, 1, 1);
+    }
     /* Variable-length data is read independently (parallel HDF5 needs that). */
     hid_t x = vl ? H5Pcreate(H5P_DATASET_XFER) : dxpl_collective();
     char dummy[16];
@@ -644,9 +706,22 @@ int cofi_h5_read_strings(cofi_h5 *f, const char *name, cofi_idx row0, cofi_idx n
     H5Tclose(ft);
     H5Dclose(d);
     cofi_free(buf);
+    cofi_free(coord);
     rc = cofi_agree(c, local);
     if (rc) cofi_strings_free(out);
     return rc;
+}
+
+int cofi_h5_read_strings(cofi_h5 *f, const char *name, cofi_idx row0, cofi_idx nrows,
+                         cofi_strings *out)
+{
+    return read_strings_sel(f, name, row0, nrows, NULL, out);
+}
+
+int cofi_h5_read_strings_at(cofi_h5 *f, const char *name, cofi_idx n, const cofi_idx *rows,
+                            cofi_strings *out)
+{
+    return read_strings_sel(f, name, 0, n, rows, out);
 }
 
 int cofi_h5_group(cofi_h5 *f, const char *name)

@@ -1,28 +1,9 @@
 /* kernel.c - the gradient pass over a rank's ratings. */
 #include "cofi/kernel.h"
 #include "cofi/error.h"
+#include "dot.h"
 
 #include <string.h>
-
-/* Dot product of two padded rows (ld a multiple of 8) with eight independent
- * accumulators: vectorizes without -ffast-math, and the summation order
- * depends only on ld, never on the thread count. */
-static inline cofi_val dot_padded(const cofi_val *restrict a, const cofi_val *restrict b,
-                                  cofi_idx ld)
-{
-    cofi_val s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
-    for (cofi_idx f = 0; f < ld; f += 8) {
-        s0 = COFI_FMA(a[f], b[f], s0);
-        s1 = COFI_FMA(a[f + 1], b[f + 1], s1);
-        s2 = COFI_FMA(a[f + 2], b[f + 2], s2);
-        s3 = COFI_FMA(a[f + 3], b[f + 3], s3);
-        s4 = COFI_FMA(a[f + 4], b[f + 4], s4);
-        s5 = COFI_FMA(a[f + 5], b[f + 5], s5);
-        s6 = COFI_FMA(a[f + 6], b[f + 6], s6);
-        s7 = COFI_FMA(a[f + 7], b[f + 7], s7);
-    }
-    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
-}
 
 static inline void axpy_padded(cofi_val *restrict y, cofi_val a, const cofi_val *restrict x,
                                cofi_idx ld)
@@ -75,7 +56,7 @@ static void item_pass(const cofi_ratings *R, const cofi_model *M, cofi_val lambd
             for (cofi_idx r = R->indptr[i]; r < R->indptr[i + 1]; r++) {
                 const cofi_idx j = R->user[r];
                 const cofi_val *w = W + j * ld;
-                const cofi_val e = dot_padded(x, w, ld) + b[j] + base - R->rating[r];
+                const cofi_val e = cofi_dot_padded(x, w, ld) + b[j] + base - R->rating[r];
                 E[r] = e;
                 sse = COFI_FMA(e, e, sse);
                 esum += e;
@@ -83,7 +64,7 @@ static void item_pass(const cofi_ratings *R, const cofi_model *M, cofi_val lambd
             }
             if (g) axpy_padded(g, lambda, x, ld);
             if (gib) gib[i] = esum;
-            xsq += dot_padded(x, x, ld);
+            xsq += cofi_dot_padded(x, x, ld);
         }
         part[2 * blk] = sse;
         part[2 * blk + 1] = xsq;

@@ -24,6 +24,8 @@ static const char help[] =
     "  generate   synthetic ratings with known latent features\n"
     "  convert    text ratings (MovieLens, triplets, dense table) to a ratings file\n"
     "  train      fit X, W, b to a ratings file with Adam or gradient descent\n"
+    "  predict    every user's top-K unrated items, or the dense matrix, to a file\n"
+    "  recommend  print one user's best unrated items\n"
     "\n"
     "'cofi COMMAND --help' describes each command.  Exit codes: 0 success, 1 error,\n"
     "2 bad command line, 75 stopped early by a signal or --max-time after writing a\n"
@@ -37,6 +39,8 @@ static const struct {
     {"generate", cofi_cmd_generate},
     {"convert", cofi_cmd_convert},
     {"train", cofi_cmd_train},
+    {"predict", cofi_cmd_predict},
+    {"recommend", cofi_cmd_recommend},
 };
 
 int main(int argc, char **argv)

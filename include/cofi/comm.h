@@ -50,6 +50,16 @@ typedef struct {
 int cofi_isum_val(const cofi_comm *c, cofi_val *buf, cofi_idx n, cofi_pending *p);
 int cofi_wait(cofi_pending *p);
 
+/* Top-K lists (cofi_scored, topk.h), merged across ranks by a reduction
+ * whose operation merges two sorted K-lists.  Every rank passes lists for all
+ * n_users users; afterwards rank r holds the merged lists of users
+ * [user_starts[r], user_starts[r + 1]) in `mine`.  No rank ever holds more
+ * than K entries per user. */
+int cofi_topk_reduce_scatter(const cofi_comm *c, const void *lists, cofi_idx n_users,
+                             cofi_idx K, const cofi_idx *user_starts, void *mine);
+/* The same for a few users, merged onto rank 0 only (lists: n x K). */
+int cofi_topk_reduce_root(const cofi_comm *c, void *lists, cofi_idx n, cofi_idx K);
+
 /* Abort every rank: only for a state in which agreeing is impossible. */
 void cofi_abort(const cofi_comm *c, int code);
 

@@ -80,6 +80,25 @@ int cofi_h5_read_strings(cofi_h5 *f, const char *name, cofi_idx row0, cofi_idx n
 int cofi_h5_write_strings(cofi_h5 *f, const char *name, cofi_idx global_rows, cofi_idx row0,
                           const cofi_strings *local);
 
+/* The strings at rows[0..n) (any order) of a 1-D string dataset; each rank
+ * passes its own rows (n may be 0). */
+int cofi_h5_read_strings_at(cofi_h5 *f, const char *name, cofi_idx n, const cofi_idx *rows,
+                            cofi_strings *out);
+
+/* A 2-D float64 dataset written in several collective slabs of rows: every
+ * rank calls cofi_h5_dset_write the same number of times (nrows may be 0). */
+typedef struct {
+    int64_t id;
+    cofi_h5 *f;
+    cofi_idx rows, cols;
+    char name[256];
+} cofi_h5_dset;
+int cofi_h5_dset_create(cofi_h5 *f, const char *name, cofi_idx rows, cofi_idx cols,
+                        cofi_idx chunk_rows, cofi_idx chunk_cols, cofi_h5_dset *d);
+int cofi_h5_dset_write(cofi_h5_dset *d, cofi_idx row0, cofi_idx nrows, const cofi_val *buf,
+                       cofi_idx ld);
+int cofi_h5_dset_close(cofi_h5_dset *d);
+
 /* Create a group (and its parents) if absent. */
 int cofi_h5_group(cofi_h5 *f, const char *name);
 
