@@ -5,6 +5,7 @@
 #include "cofi/checkpoint.h"
 #include "cofi/error.h"
 #include "cofi/io.h"
+#include "cofi/metrics.h"
 #include "cofi/sysmem.h"
 #include "cofi/train.h"
 
@@ -47,6 +48,8 @@ static const char help[] =
     "output:\n"
     "  -o, --output MODEL        model file to write (HDF5)\n"
     "      --print-every N       a progress row every N iterations (default 10; 0: none)\n"
+    "      --metrics FILE.json   record configuration, per-iteration times, the time split\n"
+    "                            per rank, bytes communicated and peak memory (JSON)\n"
     "      --comm MODE           allreduce (default) or overlap (nonblocking allreduce\n"
     "                            overlapped with the update of X); same results\n"
     "      --threads N           OpenMP threads per rank (default OMP_NUM_THREADS)\n"
@@ -60,7 +63,7 @@ static const char help[] =
 enum { G_K, G_LAMBDA, G_LR, G_OPT, G_B1, G_B2, G_EPS, G_SEED, G_INIT, G_COUNT };
 
 typedef struct {
-    const char *ratings, *out, *init_file, *restart;
+    const char *ratings, *out, *init_file, *restart, *metrics;
     char init_group[COFI_PATH_MAX];
     char init_path[COFI_PATH_MAX];
     char ckpt_path[COFI_PATH_MAX];
@@ -117,6 +120,7 @@ static int parse_args(const cofi_cmd *cmd, int argc, char **argv, train_args *a,
         {"comm", required_argument, 0, 'c'},        {"threads", required_argument, 0, 't'},
         {"checkpoint", required_argument, 0, 'C'},  {"checkpoint-every", required_argument, 0, 'E'},
         {"restart", required_argument, 0, 'R'},     {"max-time", required_argument, 0, 'M'},
+        {"metrics", required_argument, 0, 'J'},
         {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
     int ch;
     optind = 1;
@@ -178,6 +182,7 @@ static int parse_args(const cofi_cmd *cmd, int argc, char **argv, train_args *a,
             break;
         case 'E': rc = cli_idx(cmd, "--checkpoint-every", optarg, 0, COFI_IDX_MAX, &a->ckpt_every); break;
         case 'R': a->restart = optarg; break;
+        case 'J': a->metrics = optarg; break;
         case 'M': rc = cli_val(cmd, "--max-time", optarg, 0, 1, &o->max_time); break;
         case 'h':
             cli_help(cmd, help);
@@ -203,7 +208,10 @@ static int parse_args(const cofi_cmd *cmd, int argc, char **argv, train_args *a,
     const char *inputs[] = {a->ratings, a->init_file ? a->init_file : "", a->restart ? a->restart : "", NULL};
     COFI_TRY(cli_output_not_input(a->out, inputs));
     const char *inputs2[] = {a->ratings, a->init_file ? a->init_file : "", a->out, NULL};
-    return cli_output_not_input(a->ckpt_path, inputs2);
+    COFI_TRY(cli_output_not_input(a->ckpt_path, inputs2));
+    const char *inputs3[] = {a->ratings, a->init_file ? a->init_file : "", a->out, a->ckpt_path,
+                             a->restart ? a->restart : "", NULL};
+    return a->metrics ? cli_output_not_input(a->metrics, inputs3) : COFI_OK;
 }
 
 /* On --restart the checkpoint's options rule; a given option must agree. */
@@ -370,6 +378,7 @@ int cofi_cmd_train(const cofi_comm *c, int argc, char **argv)
         if (a.restart)
             printf("restarting from '%s' at iteration %" PRId64 "\n", a.restart, tr.t);
     }
+    int64_t steps_before = tr.t;
     if (!rc) rc = cofi_trainer_run(&tr);
 
     int stopped = !rc && tr.stop != COFI_STOP_DONE;
@@ -393,6 +402,10 @@ int cofi_cmd_train(const cofi_comm *c, int argc, char **argv)
         if (!rc && a.ckpt_given) rc = write_checkpoint(&tr, &x);
     }
     cofi_timer_stop(&tm, COFI_TIME_TOTAL);
+    if (!rc && a.metrics) {
+        cofi_metrics_info mi = {a.ratings, stopped ? a.ckpt_path : a.out, steps_before};
+        rc = cofi_metrics_write(c, a.metrics, &tr, &tm, &mi);
+    }
     if (!rc && !stopped && c->rank == 0)
         printf("summary: %" PRId64 " iterations, final cost %.10g, train RMSE %.6f; model "
                "written to '%s'\n", tr.t, tr.cost[tr.history_len - 1],

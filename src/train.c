@@ -48,7 +48,8 @@ int cofi_trainer_init(cofi_trainer *tr, const cofi_comm *c, const cofi_ratings *
         tr->buf = cofi_calloc((size_t)tr->buf_len, sizeof(cofi_val), "gradient of W");
         tr->cost = cofi_calloc((size_t)o->iterations + 1, sizeof(cofi_val), "cost history");
         tr->rmse = cofi_calloc((size_t)o->iterations + 1, sizeof(cofi_val), "cost history");
-        if (!tr->gX || !tr->buf || !tr->cost || !tr->rmse) rc = COFI_ERR_NOMEM;
+        tr->iter_seconds = cofi_calloc((size_t)o->iterations + 1, sizeof(double), "timings");
+        if (!tr->gX || !tr->buf || !tr->cost || !tr->rmse || !tr->iter_seconds) rc = COFI_ERR_NOMEM;
     }
     if (!rc) rc = cofi_kernel_ws_alloc(&tr->ws, R);
     rc = cofi_agree(c, rc);
@@ -68,7 +69,9 @@ void cofi_trainer_free(cofi_trainer *tr)
     cofi_free(tr->buf);
     cofi_free(tr->cost);
     cofi_free(tr->rmse);
+    cofi_free(tr->iter_seconds);
     tr->gX = tr->buf = tr->cost = tr->rmse = NULL;
+    tr->iter_seconds = NULL;
     cofi_kernel_ws_free(&tr->ws);
 }
 
@@ -146,6 +149,7 @@ int cofi_trainer_run(cofi_trainer *tr)
     print_header(tr);
 
     while (tr->t < o->iterations) {
+        const double iter_start = cofi_now();
         /* 1. local cost and gradients */
         cofi_timer_start(tr->timers, COFI_TIME_COMPUTE);
         cofi_val sums[2];
@@ -189,6 +193,7 @@ int cofi_trainer_run(cofi_trainer *tr)
         double mean_time = tail[SLOT_TIME] / c->size;
         if (o->print_every > 0 && tr->t % o->print_every == 0)
             print_row(tr, tr->t, cost, rmse, tr->elapsed_before + (cofi_now() - start));
+        tr->iter_seconds[tr->t] = cofi_now() - iter_start;
         tr->t++;
 
         if (tr->hook) {

@@ -72,6 +72,28 @@ run 3 train "$WORK/r.h5" -o "$WORK/s3.h5" -k 7 --iterations 5 --seed 42
 check "seeded runs at 1 and 3 ranks agree (1e-10)" \
     "$PYTHON" "$TESTS_DIR/check_model.py" "$WORK/s3.h5" "$WORK/s1.h5" /model 1e-10
 
+# --metrics: a JSON record consistent with the run
+run 3 train "$WORK/r.h5" -o "$WORK/mx.h5" --init "$REF:/init" -T 12 --metrics "$WORK/m.json"
+check "train with --metrics" all_ranks_exited 3 0
+check "metrics file is consistent with the run and the reference" "$PYTHON" - "$WORK/m.json" "$REF" "$WORK/mx.h5" <<'PY'
+import json, sys, h5py
+d = json.load(open(sys.argv[1]))
+ref = h5py.File(sys.argv[2])["cost"][:]
+m = h5py.File(sys.argv[3]).attrs
+assert d["ranks"] == 3 and d["threads"] >= 1
+assert d["data"] == {"ratings": d["data"]["ratings"], "n_items": 100, "n_users": 30, "nnz": 1453}
+assert [e["iter"] for e in d["iterations"]] == list(range(12))
+assert all(abs(e["cost"] - ref[e["iter"]]) <= 1e-9 * ref[e["iter"]] for e in d["iterations"])
+assert all(e["seconds"] > 0 for e in d["iterations"])
+for k in ("compute", "allreduce", "io", "total"):
+    t = d["time"][k]; assert t["min"] <= t["mean"] <= t["max"] and len(d["per_rank"][k]) == 3
+assert sum(d["per_rank"]["ratings"]) == 1453 and sum(d["per_rank"]["items"]) == 100
+assert d["communication"]["payload_bytes_per_iteration"] == 8 * (30 * 101 + 5)
+assert d["communication"]["allreduce_calls"] == 12
+assert min(d["per_rank"]["peak_rss_bytes"]) > 1e6
+assert abs(d["final"]["cost"] - m["final_cost"]) <= 1e-12 * m["final_cost"] and d["final"]["stop"] == "done"
+PY
+
 # More ranks than items: ranks without items still take part.
 run 1 generate -o "$WORK/tiny.h5" --items 2 --users 6 --missing 0.2 --seed 3
 run 1 train "$WORK/tiny.h5" -o "$WORK/t1.h5" -k 3 --iterations 30 --seed 5

@@ -62,6 +62,7 @@ struct cofi_trainer {
     cofi_kernel_ws ws;
     cofi_val *cost;           /* cost[t]: J before step t + 1 (iterations + 1 slots) */
     cofi_val *rmse;           /* train RMSE at the same points */
+    double *iter_seconds;     /* wall time of each step taken in this run (0 before a restart) */
     cofi_idx history_len;     /* entries of cost/rmse filled */
     double elapsed_before;    /* training seconds before a restart */
     enum cofi_stop_reason stop;
