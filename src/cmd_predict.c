@@ -3,6 +3,8 @@
 #include "cli.h"
 #include "cofi/error.h"
 #include "cofi/io.h"
+#include "cofi/partition.h"
+#include "cofi/strmap.h"
 #include "cofi/sysmem.h"
 #include "cofi/topk.h"
 
@@ -13,10 +15,11 @@
 
 static const char predict_help[] =
     "usage: cofi predict MODEL RATINGS -o FILE [--top K | --dense] [options]\n"
+    "       cofi predict MODEL PAIRS -o FILE --pairs\n"
     "\n"
-    "Score every (item, user) pair with the model (mu + item_bias + x_i . w_j + b_j).\n"
-    "RATINGS is the ratings file the model was trained on: its ratings say which\n"
-    "items each user has already rated, and its ids must match the model's.\n"
+    "Score (item, user) pairs with the model: clip(mu + item_bias + x_i . w_j + b_j) with\n"
+    "the model's clip range.  RATINGS is the ratings file the model was trained on: its\n"
+    "ratings say which items each user has already rated, and its ids must match.\n"
     "\n"
     "  -o, --output FILE      predictions file to write (HDF5)\n"
     "      --top K            the K best items each user has not rated (default 15):\n"
@@ -24,6 +27,11 @@ static const char predict_help[] =
     "      --dense            the full predicted matrix /dense/prediction\n"
     "                         [n_items x n_users], rated entries included\n"
     "      --dense-limit SIZE refuse --dense above SIZE bytes (default 1G; K, M, G, T)\n"
+    "      --pairs            score every (item, user) of the ratings file PAIRS (e.g. a\n"
+    "                         test split, converted on its own), matched by ids:\n"
+    "                         /pairs/prediction aligned with PAIRS' /ratings/rating; an\n"
+    "                         item or user the model does not know is predicted from\n"
+    "                         the offsets it has; prints RMSE and MAE against PAIRS\n"
     "      --threads N        OpenMP threads per rank\n"
     "  -h, --help             this text\n"
     "\n"
@@ -163,7 +171,8 @@ static int predict_topk(const cofi_comm *c, scoring *s, cofi_idx K, cofi_h5 *f, 
             count[u] = cofi_topk_count(mine + u * K, K);
             for (cofi_idx n = 0; n < K; n++) {
                 items[u * K + n] = mine[u * K + n].item;
-                scores[u * K + n] = mine[u * K + n].item >= 0 ? mine[u * K + n].score : NAN;
+                scores[u * K + n] =
+                    mine[u * K + n].item >= 0 ? cofi_clip(&s->M, mine[u * K + n].score) : NAN;
             }
         }
         cofi_timer_start(tm, COFI_TIME_IO);
@@ -216,6 +225,140 @@ static int predict_dense(const cofi_comm *c, scoring *s, cofi_h5 *f, cofi_timers
     return rc;
 }
 
+/* predict --pairs: pairs of a ratings file, matched to the model by ids. */
+typedef struct {
+    cofi_idx pos;
+    cofi_val pred;
+} pos_pred;
+
+static int predict_pairs(const cofi_comm *c, const char *model, const char *pairs_path,
+                         const char *out, cofi_timers *tm)
+{
+    cofi_idx ni = 0, nu = 0, k = 0;
+    COFI_TRY(cofi_read_param_dims(c, model, "/model", &ni, &nu, &k));
+    cofi_model M;
+    cofi_strings items = {0}, users = {0};
+    cofi_strmap im = {0}, um = {0};
+    cofi_pairs p = {0};
+    cofi_idx *starts = cofi_malloc((size_t)c->size + 1, sizeof *starts, "partition");
+    cofi_idx *rstarts = cofi_malloc((size_t)c->size + 1, sizeof *rstarts, "partition");
+    cofi_idx *cnt = cofi_calloc((size_t)c->size, sizeof *cnt, "counts");
+    cofi_val *pred = NULL, *block = NULL;
+    pos_pred *send = NULL, *got = NULL;
+    memset(&M, 0, sizeof M);
+    int rc = starts && rstarts && cnt ? COFI_OK : COFI_ERR_NOMEM;
+    if (!rc) {
+        cofi_partition_even(ni, c->size, starts);
+        rc = cofi_model_alloc(&M, ni, nu, k, starts[c->rank], starts[c->rank + 1] - starts[c->rank]);
+    }
+    rc = cofi_agree(c, rc);
+    if (!rc) rc = cofi_read_params(c, model, "/model", &M);
+    if (!rc) {
+        cofi_h5 f;
+        rc = cofi_h5_open(c, model, &f);
+        int has = 0;
+        if (!rc) cofi_h5_exists(&f, "/items/id", &has);
+        if (!rc && !has)
+            rc = cofi_error(COFI_ERR_FORMAT, "model '%s' has no /items/id: --pairs matches by id",
+                            model);
+        if (!rc) rc = cofi_h5_read_strings(&f, "/items/id", 0, ni, &items);
+        if (!rc) rc = cofi_h5_read_strings(&f, "/users/id", 0, nu, &users);
+        if (f.id >= 0) cofi_h5_close(&f);
+    }
+    if (!rc) {
+        rc = cofi_strmap_build(&im, &items);
+        if (!rc) rc = cofi_strmap_build(&um, &users);
+        rc = cofi_agree(c, rc);
+    }
+    cofi_idx counts[3] = {0, 0, 0};
+    if (!rc) rc = cofi_read_pairs(c, pairs_path, &im, &um, starts, 1, &p, counts, rstarts);
+    cofi_timer_stop(tm, COFI_TIME_IO);
+    cofi_timer_start(tm, COFI_TIME_COMPUTE);
+    cofi_val sums[3] = {0, 0, 0};
+    if (!rc) {
+        pred = cofi_malloc((size_t)(p.n > 0 ? p.n : 1), sizeof *pred, "predictions");
+        send = cofi_malloc((size_t)(p.n > 0 ? p.n : 1), sizeof *send, "predictions");
+        rc = cofi_agree(c, pred && send ? COFI_OK : COFI_ERR_NOMEM);
+    }
+    if (!rc) {
+        cofi_pairs_predict(&M, &p, pred);
+        cofi_pairs_eval(&M, &p, sums);
+        /* Send each prediction back to the rank that read its position. */
+        cofi_idx *at = cofi_calloc((size_t)c->size + 1, sizeof *at, "counts");
+        int *dest = cofi_malloc((size_t)(p.n > 0 ? p.n : 1), sizeof *dest, "counts");
+        rc = cofi_agree(c, at && dest ? COFI_OK : COFI_ERR_NOMEM);
+        if (!rc) {
+            for (cofi_idx r = 0; r < p.n; r++) {
+                int lo = 0, hi = c->size - 1;
+                while (lo < hi) {
+                    int mid = (lo + hi + 1) / 2;
+                    if (rstarts[mid] <= p.pos[r]) lo = mid;
+                    else hi = mid - 1;
+                }
+                dest[r] = lo;
+                cnt[lo]++;
+            }
+            for (int d = 0; d < c->size; d++) at[d + 1] = at[d] + cnt[d];
+            for (cofi_idx r = 0; r < p.n; r++) send[at[dest[r]]++] = (pos_pred){p.pos[r], pred[r]};
+            cofi_idx n = 0;
+            rc = cofi_exchange(c, send, cnt, sizeof *send, (void **)&got, &n);
+            cofi_idx b0 = rstarts[c->rank], nb = rstarts[c->rank + 1] - b0;
+            if (!rc) {
+                block = cofi_malloc((size_t)(nb > 0 ? nb : 1), sizeof *block, "predictions");
+                rc = cofi_agree(c, block ? COFI_OK : COFI_ERR_NOMEM);
+            }
+            if (!rc) {
+                for (cofi_idx r = 0; r < n; r++) block[got[r].pos - b0] = got[r].pred;
+                rc = cofi_sum_val(c, sums, 3);
+            }
+            cofi_timer_stop(tm, COFI_TIME_COMPUTE);
+            cofi_timer_start(tm, COFI_TIME_IO);
+            if (!rc) {
+                cofi_h5 f;
+                rc = cofi_h5_create(c, out, &f);
+                if (!rc) {
+                    rc = cofi_h5_write_val(&f, "/pairs/prediction", rstarts[c->size], 0, b0, nb,
+                                           block, 1);
+                    double rmse = sums[2] > 0 ? sqrt(sums[0] / sums[2]) : NAN;
+                    double mae = sums[2] > 0 ? sums[1] / sums[2] : NAN;
+                    if (!rc) rc = cofi_h5_attr_set_str(&f, "/", "format", "cofi-predictions");
+                    if (!rc) rc = cofi_h5_attr_set_idx(&f, "/", "version", COFI_FORMAT_VERSION);
+                    if (!rc) rc = cofi_h5_attr_set_str(&f, "/", "kind", "pairs");
+                    if (!rc) rc = cofi_h5_attr_set_str(&f, "/", "model", model);
+                    if (!rc) rc = cofi_h5_attr_set_str(&f, "/", "pairs", pairs_path);
+                    if (!rc) rc = cofi_h5_attr_set_val(&f, "/", "rmse", rmse);
+                    if (!rc) rc = cofi_h5_attr_set_val(&f, "/", "mae", mae);
+                    if (!rc) rc = cofi_h5_attr_set_idx(&f, "/", "unknown_items", counts[1]);
+                    if (!rc) rc = cofi_h5_attr_set_idx(&f, "/", "unknown_users", counts[2]);
+                    if (!rc) rc = cofi_h5_commit(&f);
+                    else cofi_h5_close(&f);
+                    if (!rc && c->rank == 0)
+                        printf("cofi predict: %" PRIidx " pairs of '%s' scored into '%s' "
+                               "(/pairs/prediction): RMSE %.6f, MAE %.6f; %" PRIidx " with an "
+                               "unknown item, %" PRIidx " with an unknown user\n", counts[0],
+                               pairs_path, out, rmse, mae, counts[1], counts[2]);
+                }
+            }
+        }
+        cofi_free(at);
+        cofi_free(dest);
+    }
+    cofi_free(starts);
+    cofi_free(rstarts);
+    cofi_free(cnt);
+    cofi_free(pred);
+    cofi_free(send);
+    cofi_free(got);
+    cofi_free(block);
+    cofi_pairs_free(&p);
+    cofi_strmap_free(&im);
+    cofi_strmap_free(&um);
+    cofi_strings_free(&items);
+    cofi_strings_free(&users);
+    cofi_model_free(&M);
+    return rc;
+}
+
 static int parse_size(const cofi_cmd *cmd, const char *opt, const char *s, double *out)
 {
     char *end;
@@ -237,11 +380,12 @@ int cofi_cmd_predict(const cofi_comm *c, int argc, char **argv)
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'}, {"top", required_argument, 0, 'k'},
         {"dense", no_argument, 0, 'd'},        {"dense-limit", required_argument, 0, 'L'},
+        {"pairs", no_argument, 0, 'p'},
         {"threads", required_argument, 0, 't'}, {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     const char *out = NULL;
     cofi_idx K = 15;
-    int dense = 0, top_given = 0;
+    int dense = 0, top_given = 0, pairs = 0;
     double limit = 1073741824.0;
     int ch;
     optind = 1;
@@ -254,6 +398,7 @@ int cofi_cmd_predict(const cofi_comm *c, int argc, char **argv)
             top_given = 1;
             break;
         case 'd': dense = 1; break;
+        case 'p': pairs = 1; break;
         case 'L': rc = parse_size(&cmd, "--dense-limit", optarg, &limit); break;
         case 't': rc = cli_threads(&cmd, optarg); break;
         case 'h': cli_help(&cmd, predict_help); return COFI_OK;
@@ -263,7 +408,8 @@ int cofi_cmd_predict(const cofi_comm *c, int argc, char **argv)
     }
     if (argc - optind != 2) return cli_usage(&cmd, "MODEL and RATINGS are required");
     if (!out) return cli_usage(&cmd, "an output file is required (-o FILE)");
-    if (dense && top_given) return cli_usage(&cmd, "--top and --dense cannot be combined");
+    if (dense + top_given + pairs > 1)
+        return cli_usage(&cmd, "choose one of --top, --dense and --pairs");
     const char *model = argv[optind], *ratings = argv[optind + 1];
     const char *inputs[] = {model, ratings, NULL};
     COFI_TRY(cli_output_not_input(out, inputs));
@@ -273,6 +419,13 @@ int cofi_cmd_predict(const cofi_comm *c, int argc, char **argv)
     cofi_timer_start(&tm, COFI_TIME_TOTAL);
     cofi_timer_start(&tm, COFI_TIME_IO);
     COFI_TRY(cofi_h5_check_output(c, out));
+    if (pairs) {
+        int rc = predict_pairs(c, model, ratings, out, &tm);
+        cofi_timer_stop(&tm, COFI_TIME_IO);
+        cofi_timer_stop(&tm, COFI_TIME_TOTAL);
+        if (!rc) rc = cli_print_times(c, &tm);
+        return rc;
+    }
     if (dense) {
         /* Refuse before reading anything big. */
         cofi_idx ni = 0, nu = 0, k = 0;
@@ -380,7 +533,7 @@ int cofi_cmd_recommend(const cofi_comm *c, int argc, char **argv)
             char idx[32];
             snprintf(idx, sizeof idx, "%" PRIidx, rows[i]);
             printf("Choice %" PRIidx " : %s  (predicted rating %.4f)\n", i + 1,
-                   names.n ? names.buf + names.off[i] : idx, list[i].score);
+                   names.n ? names.buf + names.off[i] : idx, cofi_clip(&s.M, list[i].score));
         }
         if (n < K)
             printf("(only %" PRIidx " unrated item%s: fewer than the %" PRIidx " asked for)\n", n,

@@ -234,6 +234,119 @@ int cofi_topk_reduce_root(const cofi_comm *c, void *lists, cofi_idx n, cofi_idx 
     return rc;
 }
 
+/* Displacements from counts, with a check that they fit MPI's ints. */
+static int displs_of(const cofi_comm *c, const cofi_idx *cnt, size_t unit, int *icnt, int *disp)
+{
+    cofi_idx off = 0;
+    for (int r = 0; r < c->size; r++) {
+        cofi_idx bytes = cnt[r] * (cofi_idx)unit;
+        if (bytes > INT_MAX || off > INT_MAX)
+            return cofi_error(COFI_ERR_VALUE, "an exchange of more than 2 GiB per rank; use more "
+                              "ranks");
+        icnt[r] = (int)bytes;
+        disp[r] = (int)off;
+        off += bytes;
+    }
+    return COFI_OK;
+}
+
+int cofi_allgather_strings(const cofi_comm *c, const cofi_strings *mine, cofi_strings *all)
+{
+    memset(all, 0, sizeof *all);
+    const int P = c->size;
+    cofi_idx my[2] = {mine->n, mine->n ? mine->off[mine->n] : 0};
+    cofi_idx *both = cofi_malloc((size_t)P * 2, sizeof *both, "id counts");
+    int *icnt = cofi_malloc((size_t)P, sizeof *icnt, "id counts");
+    int *disp = cofi_malloc((size_t)P, sizeof *disp, "id counts");
+    cofi_idx *cn = cofi_malloc((size_t)P, sizeof *cn, "id counts");
+    cofi_idx *cb = cofi_malloc((size_t)P, sizeof *cb, "id counts");
+    int rc = both && icnt && disp && cn && cb ? COFI_OK : COFI_ERR_NOMEM;
+    rc = cofi_agree(c, rc);
+    if (!rc) MPI_Allgather(my, 2, COFI_MPI_IDX, both, 2, COFI_MPI_IDX, c->comm);
+    cofi_idx n = 0, bytes = 0;
+    for (int r = 0; !rc && r < P; r++) {
+        cn[r] = both[2 * r];
+        cb[r] = both[2 * r + 1];
+        n += cn[r];
+        bytes += cb[r];
+    }
+    if (!rc) {
+        all->off = cofi_malloc((size_t)n + 1, sizeof *all->off, "ids");
+        all->buf = cofi_malloc((size_t)bytes + 1, 1, "ids");
+        rc = all->off && all->buf ? COFI_OK : COFI_ERR_NOMEM;
+        if (!rc) rc = displs_of(c, cb, 1, icnt, disp);
+        rc = cofi_agree(c, rc);
+    }
+    if (!rc) {
+        MPI_Allgatherv(mine->buf, icnt[c->rank], MPI_BYTE, all->buf, icnt, disp, MPI_BYTE, c->comm);
+        rc = cofi_agree(c, displs_of(c, cn, sizeof(cofi_idx), icnt, disp));
+    }
+    if (!rc) {
+        /* Offsets: each rank's own, shifted by the bytes before it. */
+        cofi_idx *tmp = cofi_malloc((size_t)n + 1, sizeof *tmp, "ids");
+        rc = cofi_agree(c, tmp ? COFI_OK : COFI_ERR_NOMEM);
+        if (!rc) {
+            MPI_Allgatherv(mine->off, icnt[c->rank], MPI_BYTE, tmp, icnt, disp, MPI_BYTE, c->comm);
+            cofi_idx k = 0, shift = 0;
+            for (int r = 0; r < P; r++) {
+                for (cofi_idx i = 0; i < cn[r]; i++) all->off[k + i] = tmp[k + i] + shift;
+                k += cn[r];
+                shift += cb[r];
+            }
+            all->off[n] = bytes;
+            all->n = n;
+        }
+        cofi_free(tmp);
+    }
+    cofi_free(both);
+    cofi_free(icnt);
+    cofi_free(disp);
+    cofi_free(cn);
+    cofi_free(cb);
+    if (rc) cofi_strings_free(all);
+    return rc;
+}
+
+int cofi_exchange(const cofi_comm *c, const void *send, const cofi_idx *count, size_t rec_size,
+                  void **recv, cofi_idx *nrecv)
+{
+    const int P = c->size;
+    *recv = NULL;
+    *nrecv = 0;
+    cofi_idx *rcount = cofi_malloc((size_t)P, sizeof *rcount, "exchange counts");
+    int *sc = cofi_malloc((size_t)P, sizeof *sc, "exchange counts");
+    int *sd = cofi_malloc((size_t)P, sizeof *sd, "exchange counts");
+    int *rcn = cofi_malloc((size_t)P, sizeof *rcn, "exchange counts");
+    int *rd = cofi_malloc((size_t)P, sizeof *rd, "exchange counts");
+    int rc = rcount && sc && sd && rcn && rd ? COFI_OK : COFI_ERR_NOMEM;
+    rc = cofi_agree(c, rc);
+    if (!rc) MPI_Alltoall(count, 1, COFI_MPI_IDX, rcount, 1, COFI_MPI_IDX, c->comm);
+    cofi_idx total = 0;
+    for (int r = 0; !rc && r < P; r++) total += rcount[r];
+    if (!rc) {
+        rc = displs_of(c, count, rec_size, sc, sd);
+        if (!rc) rc = displs_of(c, rcount, rec_size, rcn, rd);
+        if (!rc) {
+            *recv = cofi_malloc((size_t)(total > 0 ? total : 1), rec_size, "exchanged records");
+            if (!*recv) rc = COFI_ERR_NOMEM;
+        }
+        rc = cofi_agree(c, rc);
+    }
+    if (!rc) {
+        MPI_Alltoallv(send, sc, sd, MPI_BYTE, *recv, rcn, rd, MPI_BYTE, c->comm);
+        *nrecv = total;
+    } else {
+        cofi_free(*recv);
+        *recv = NULL;
+    }
+    cofi_free(rcount);
+    cofi_free(sc);
+    cofi_free(sd);
+    cofi_free(rcn);
+    cofi_free(rd);
+    return rc;
+}
+
 void cofi_abort(const cofi_comm *c, int code)
 {
     MPI_Abort(c ? c->comm : MPI_COMM_WORLD, code);

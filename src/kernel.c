@@ -3,6 +3,7 @@
 #include "cofi/error.h"
 #include "dot.h"
 
+#include <math.h>
 #include <string.h>
 
 static inline void axpy_padded(cofi_val *restrict y, cofi_val a, const cofi_val *restrict x,
@@ -18,7 +19,7 @@ int cofi_kernel_ws_alloc(cofi_kernel_ws *ws, const cofi_ratings *R)
     memset(ws, 0, sizeof *ws);
     cofi_idx nb = n_blocks(R->n_local, COFI_ITEM_BLOCK);
     cofi_idx nu = n_blocks(R->n_users, COFI_USER_BLOCK);
-    ws->n_partial = 2 * (nb > nu ? nb : nu) + 2;
+    ws->n_partial = COFI_NSUMS * (nb > nu ? nb : nu) + COFI_NSUMS;
     ws->resid = cofi_malloc((size_t)R->nnz_local, sizeof *ws->resid, "residuals");
     ws->partial = cofi_malloc((size_t)ws->n_partial, sizeof *ws->partial, "partial sums");
     if (!ws->resid || !ws->partial) {
@@ -35,18 +36,19 @@ void cofi_kernel_ws_free(cofi_kernel_ws *ws)
     memset(ws, 0, sizeof *ws);
 }
 
-/* Item pass: residuals, sse and |X|^2 per block; gX and gib when asked. */
-static void item_pass(const cofi_ratings *R, const cofi_model *M, cofi_val lambda,
+/* Item pass: residuals and the sums per block; gX and gib when asked. */
+static void item_pass(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_params *p,
                       cofi_kernel_ws *ws, cofi_val *gX, cofi_val *gib)
 {
     const cofi_idx ld = M->ld, nb = n_blocks(R->n_local, COFI_ITEM_BLOCK);
     const cofi_val *X = M->X, *W = M->W, *b = M->b;
+    const cofi_val lo = M->clip_lo, hi = M->clip_hi;
     cofi_val *E = ws->resid, *part = ws->partial;
 #pragma omp for schedule(dynamic, 1)
     for (cofi_idx blk = 0; blk < nb; blk++) {
         cofi_idx i0 = blk * COFI_ITEM_BLOCK;
         cofi_idx i1 = i0 + COFI_ITEM_BLOCK < R->n_local ? i0 + COFI_ITEM_BLOCK : R->n_local;
-        cofi_val sse = 0, xsq = 0;
+        cofi_val sse = 0, xreg = 0, ssec = 0, saec = 0;
         for (cofi_idx i = i0; i < i1; i++) {
             const cofi_val *x = X + i * ld;
             const cofi_val base = M->mu + M->item_bias[i];
@@ -56,42 +58,47 @@ static void item_pass(const cofi_ratings *R, const cofi_model *M, cofi_val lambd
             for (cofi_idx r = R->indptr[i]; r < R->indptr[i + 1]; r++) {
                 const cofi_idx j = R->user[r];
                 const cofi_val *w = W + j * ld;
-                const cofi_val e = cofi_dot_padded(x, w, ld) + b[j] + base - R->rating[r];
+                const cofi_val y = R->rating[r];
+                const cofi_val yhat = cofi_dot_padded(x, w, ld) + b[j] + base;
+                const cofi_val e = yhat - y;
+                const cofi_val ec = (yhat < lo ? lo : yhat > hi ? hi : yhat) - y;
                 E[r] = e;
                 sse = COFI_FMA(e, e, sse);
+                ssec = COFI_FMA(ec, ec, ssec);
+                saec += fabs(ec);
                 esum += e;
                 if (g) axpy_padded(g, e, w, ld);
             }
-            if (g) axpy_padded(g, lambda, x, ld);
+            const cofi_val ri = p->weighted ? (cofi_val)(R->indptr[i + 1] - R->indptr[i]) : 1.0;
+            if (g) axpy_padded(g, p->lambda * ri, x, ld);
             if (gib) gib[i] = esum;
-            xsq += cofi_dot_padded(x, x, ld);
+            xreg += ri * cofi_dot_padded(x, x, ld);
         }
-        part[2 * blk] = sse;
-        part[2 * blk + 1] = xsq;
+        cofi_val *out = part + COFI_NSUMS * blk;
+        out[COFI_SUM_SSE] = sse;
+        out[COFI_SUM_XREG] = xreg;
+        out[COFI_SUM_SSE_C] = ssec;
+        out[COFI_SUM_SAE_C] = saec;
     }
 }
 
-static void sum_partials(const cofi_kernel_ws *ws, cofi_idx nb, cofi_val sums[2])
+static void sum_partials(const cofi_kernel_ws *ws, cofi_idx nb, cofi_val sums[COFI_NSUMS])
 {
-    cofi_val a = 0, c = 0;
-    for (cofi_idx blk = 0; blk < nb; blk++) {
-        a += ws->partial[2 * blk];
-        c += ws->partial[2 * blk + 1];
-    }
-    sums[0] = a;
-    sums[1] = c;
+    for (int s = 0; s < COFI_NSUMS; s++) sums[s] = 0;
+    for (cofi_idx blk = 0; blk < nb; blk++)
+        for (int s = 0; s < COFI_NSUMS; s++) sums[s] += ws->partial[COFI_NSUMS * blk + s];
 }
 
-void cofi_kernel_grad(const cofi_ratings *R, const cofi_model *M, cofi_val lambda,
+void cofi_kernel_grad(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_params *p,
                       cofi_kernel_ws *ws, cofi_val *gX, cofi_val *gW, cofi_val *gb,
-                      cofi_val *gib, cofi_val sums[2])
+                      cofi_val *gib, cofi_val sums[COFI_NSUMS])
 {
     const cofi_idx k = M->k, ld = M->ld, nu = R->n_users;
     const cofi_idx nub = n_blocks(nu, COFI_USER_BLOCK);
     const cofi_val *X = M->X, *E = ws->resid;
 #pragma omp parallel
     {
-        item_pass(R, M, lambda, ws, gX, gib);
+        item_pass(R, M, p, ws, gX, gib);
         /* (implicit barrier: all residuals are known) */
         cofi_val acc[ld];
 #pragma omp for schedule(dynamic, 1)
@@ -113,16 +120,16 @@ void cofi_kernel_grad(const cofi_ratings *R, const cofi_model *M, cofi_val lambd
     sum_partials(ws, n_blocks(R->n_local, COFI_ITEM_BLOCK), sums);
 }
 
-void cofi_kernel_cost(const cofi_ratings *R, const cofi_model *M, cofi_kernel_ws *ws,
-                      cofi_val sums[2])
+void cofi_kernel_cost(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_params *p,
+                      cofi_kernel_ws *ws, cofi_val sums[COFI_NSUMS])
 {
 #pragma omp parallel
-    item_pass(R, M, 0.0, ws, NULL, NULL);
+    item_pass(R, M, p, ws, NULL, NULL);
     sum_partials(ws, n_blocks(R->n_local, COFI_ITEM_BLOCK), sums);
 }
 
 cofi_val cofi_kernel_sumsq(const cofi_val *A, cofi_idx rows, cofi_idx k, cofi_idx lda,
-                           cofi_kernel_ws *ws)
+                           const cofi_val *w, cofi_kernel_ws *ws)
 {
     /* Blocks of COFI_USER_BLOCK rows; the workspace has room for the users'
      * blocks and for the items' blocks. */
@@ -132,8 +139,11 @@ cofi_val cofi_kernel_sumsq(const cofi_val *A, cofi_idx rows, cofi_idx k, cofi_id
     for (cofi_idx blk = 0; blk < nb; blk++) {
         cofi_idx r1 = (blk + 1) * COFI_USER_BLOCK < rows ? (blk + 1) * COFI_USER_BLOCK : rows;
         cofi_val s = 0;
-        for (cofi_idx r = blk * COFI_USER_BLOCK; r < r1; r++)
-            for (cofi_idx f = 0; f < k; f++) s += A[r * lda + f] * A[r * lda + f];
+        for (cofi_idx r = blk * COFI_USER_BLOCK; r < r1; r++) {
+            cofi_val q = 0;
+            for (cofi_idx f = 0; f < k; f++) q += A[r * lda + f] * A[r * lda + f];
+            s += w ? w[r] * q : q;
+        }
         part[blk] = s;
     }
     cofi_val s = 0;
@@ -142,9 +152,11 @@ cofi_val cofi_kernel_sumsq(const cofi_val *A, cofi_idx rows, cofi_idx k, cofi_id
 }
 
 void cofi_kernel_add_ridge(cofi_val *G, cofi_idx ldg, const cofi_val *P, cofi_idx ldp,
-                           cofi_idx rows, cofi_idx k, cofi_val lambda)
+                           cofi_idx rows, cofi_idx k, cofi_val lambda, const cofi_val *w)
 {
 #pragma omp parallel for schedule(static)
-    for (cofi_idx r = 0; r < rows; r++)
-        for (cofi_idx f = 0; f < k; f++) G[r * ldg + f] += lambda * P[r * ldp + f];
+    for (cofi_idx r = 0; r < rows; r++) {
+        const cofi_val l = w ? lambda * w[r] : lambda;
+        for (cofi_idx f = 0; f < k; f++) G[r * ldg + f] += l * P[r * ldp + f];
+    }
 }

@@ -61,7 +61,8 @@ static void json_stats(FILE *f, const double *v, int n)
 
 static const char *stop_name(enum cofi_stop_reason r)
 {
-    return r == COFI_STOP_SIGNAL ? "signal" : r == COFI_STOP_TIME ? "max-time" : "done";
+    return r == COFI_STOP_SIGNAL ? "signal" : r == COFI_STOP_TIME ? "max-time"
+         : r == COFI_STOP_EARLY ? "early" : "done";
 }
 
 int cofi_metrics_write(const cofi_comm *c, const char *path, const cofi_trainer *tr,
@@ -116,6 +117,12 @@ int cofi_metrics_write(const cofi_comm *c, const char *path, const cofi_trainer 
                 json_num(f, tr->cost[t]);
                 fputs(", \"train_rmse\": ", f);
                 json_num(f, tr->rmse[t]);
+                fputs(", \"train_mae\": ", f);
+                json_num(f, tr->mae[t]);
+                fputs(", \"val_rmse\": ", f);
+                json_num(f, tr->val_rmse[t]);
+                fputs(", \"val_mae\": ", f);
+                json_num(f, tr->val_mae[t]);
                 fputc('}', f);
             }
             fprintf(f, "\n  ],\n  \"time\": {");
@@ -147,6 +154,13 @@ int cofi_metrics_write(const cofi_comm *c, const char *path, const cofi_trainer 
             json_num(f, h > 0 ? tr->cost[h - 1] : NAN);
             fputs(", \"train_rmse\": ", f);
             json_num(f, h > 0 ? tr->rmse[h - 1] : NAN);
+            fputs(", \"train_mae\": ", f);
+            json_num(f, h > 0 ? tr->mae[h - 1] : NAN);
+            fputs(", \"val_rmse\": ", f);
+            json_num(f, h > 0 ? tr->val_rmse[h - 1] : NAN);
+            fputs(", \"best_val_rmse\": ", f);
+            json_num(f, tr->best_val);
+            fprintf(f, ", \"best_iteration\": %" PRId64, tr->best_step);
             fprintf(f, ", \"iterations\": %" PRId64 ", \"stop\": \"%s\"}\n}\n", tr->t,
                     stop_name(tr->stop));
             if (fclose(f) != 0 || rename(tmp, path) != 0) {

@@ -114,6 +114,14 @@ int cofi_read_params(const cofi_comm *c, const char *path, const char *group, co
         cofi_h5_exists(&f, name, &has);
         if (has) rc = cofi_h5_read_val(&f, name, M->item_begin, M->n_local, 0, M->item_bias, 1);
     }
+    /* The clip range of a model written by cofi train. */
+    int lo = 0, hi = 0;
+    if (!rc) cofi_h5_attr_exists(&f, "/", "clip_min", &lo);
+    if (!rc) cofi_h5_attr_exists(&f, "/", "clip_max", &hi);
+    if (!rc && lo && hi) {
+        rc = cofi_h5_attr_get_val(&f, "/", "clip_min", &M->clip_lo);
+        if (!rc) rc = cofi_h5_attr_get_val(&f, "/", "clip_max", &M->clip_hi);
+    }
     cofi_h5_close(&f);
     return rc;
 }

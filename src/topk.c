@@ -109,7 +109,8 @@ void cofi_scores_dense(const cofi_model *M, cofi_idx i0, cofi_idx i1, cofi_val *
     for (cofi_idx j0 = 0; j0 < nu; j0 += USER_BLOCK)
         for (cofi_idx i = i0; i < i1; i++) {
             const cofi_idx j1 = j0 + USER_BLOCK < nu ? j0 + USER_BLOCK : nu;
-            for (cofi_idx j = j0; j < j1; j++) out[(i - i0) * ldo + j] = COFI_PREDICT(M, i, j);
+            for (cofi_idx j = j0; j < j1; j++)
+                out[(i - i0) * ldo + j] = cofi_clip(M, COFI_PREDICT(M, i, j));
         }
 }
 

@@ -1,5 +1,5 @@
 /* train.c - the training loop: kernel, one reduction, optimizer updates,
- * progress table, and the agreed stop. */
+ * validation and early stopping, progress table, and the agreed stop. */
 #include "cofi/train.h"
 #include "cofi/error.h"
 
@@ -8,7 +8,20 @@
 #include <string.h>
 
 /* Scalars after the gradients in the reduction buffer. */
-enum { SLOT_SSE, SLOT_XSQ, SLOT_STOP, SLOT_TIME, SLOT_CKPT, N_SLOTS };
+enum {
+    SLOT_SSE,     /* training squared error (objective) */
+    SLOT_XREG,    /* sum r_i |x_i|^2 */
+    SLOT_SSE_C,   /* clipped squared error (reported RMSE) */
+    SLOT_SAE_C,   /* clipped absolute error (reported MAE) */
+    SLOT_IBREG,   /* |item_bias|^2 of learned item biases */
+    SLOT_VAL_SSE, /* validation sums, on evaluation iterations */
+    SLOT_VAL_SAE,
+    SLOT_VAL_N,
+    SLOT_STOP,    /* ranks asked to stop (signal) */
+    SLOT_TIME,    /* seconds since the budget started */
+    SLOT_CKPT,    /* slowest checkpoint write */
+    N_SLOTS
+};
 
 cofi_train_opts cofi_train_defaults(void)
 {
@@ -16,43 +29,100 @@ cofi_train_opts cofi_train_defaults(void)
     memset(&o, 0, sizeof o);
     o.k = 100;
     o.lambda = 1.3;
+    o.lambda_bias = 0;
+    o.mu_mode = COFI_MU_ZERO;
+    o.item_bias = COFI_BIAS_ZERO;
+    o.clip_mode = COFI_CLIP_NONE;
     o.optim = cofi_optim_defaults();
     o.iterations = 100;
     o.seed = 1;
+    o.init_scale = 1.0;
     o.comm_mode = COFI_COMM_ALLREDUCE;
     o.print_every = 10;
+    o.eval_every = 10;
     return o;
 }
 
+static int copy_alloc(cofi_param_copy *p, const cofi_model *M)
+{
+    p->X = cofi_calloc((size_t)(M->n_local * M->ld), sizeof(cofi_val), "best model");
+    p->W = cofi_calloc((size_t)(M->n_users * M->ld), sizeof(cofi_val), "best model");
+    p->b = cofi_calloc((size_t)M->n_users, sizeof(cofi_val), "best model");
+    p->item_bias = cofi_calloc((size_t)M->n_local, sizeof(cofi_val), "best model");
+    return p->X && p->W && p->b && p->item_bias ? COFI_OK : COFI_ERR_NOMEM;
+}
+
+void cofi_param_save(const cofi_model *M, cofi_param_copy *dst)
+{
+    memcpy(dst->X, M->X, sizeof(cofi_val) * (size_t)(M->n_local * M->ld));
+    memcpy(dst->W, M->W, sizeof(cofi_val) * (size_t)(M->n_users * M->ld));
+    memcpy(dst->b, M->b, sizeof(cofi_val) * (size_t)M->n_users);
+    memcpy(dst->item_bias, M->item_bias, sizeof(cofi_val) * (size_t)M->n_local);
+}
+
+void cofi_param_load(cofi_model *M, const cofi_param_copy *src)
+{
+    memcpy(M->X, src->X, sizeof(cofi_val) * (size_t)(M->n_local * M->ld));
+    memcpy(M->W, src->W, sizeof(cofi_val) * (size_t)(M->n_users * M->ld));
+    memcpy(M->b, src->b, sizeof(cofi_val) * (size_t)M->n_users);
+    memcpy(M->item_bias, src->item_bias, sizeof(cofi_val) * (size_t)M->n_local);
+}
+
 int cofi_trainer_init(cofi_trainer *tr, const cofi_comm *c, const cofi_ratings *R,
-                      cofi_model *M, const cofi_train_opts *o, cofi_timers *timers)
+                      cofi_model *M, const cofi_train_opts *o, const cofi_pairs *val,
+                      cofi_timers *timers)
 {
     memset(tr, 0, sizeof *tr);
     tr->comm = c;
     tr->R = R;
     tr->M = M;
+    tr->val = val;
     tr->opts = *o;
     tr->timers = timers;
+    tr->best_val = INFINITY;
+    tr->best_step = -1;
     const size_t nx = (size_t)M->n_local * (size_t)M->ld;
     const size_t nw = (size_t)M->n_users * (size_t)M->ld;
+    const size_t nl = (size_t)M->n_local, nu = (size_t)M->n_users;
     int rc = COFI_OK;
     for (int s = 0; s < cofi_optim_nstate(o->optim.kind) && !rc; s++) {
         tr->state_X[s] = cofi_calloc(nx, sizeof(cofi_val), "optimizer state for X");
         tr->state_W[s] = cofi_calloc(nw, sizeof(cofi_val), "optimizer state for W");
-        tr->state_b[s] = cofi_calloc((size_t)M->n_users, sizeof(cofi_val), "optimizer state");
-        if (!tr->state_X[s] || !tr->state_W[s] || !tr->state_b[s]) rc = COFI_ERR_NOMEM;
+        tr->state_b[s] = cofi_calloc(nu, sizeof(cofi_val), "optimizer state");
+        tr->state_ib[s] = cofi_calloc(nl, sizeof(cofi_val), "optimizer state");
+        if (!tr->state_X[s] || !tr->state_W[s] || !tr->state_b[s] || !tr->state_ib[s])
+            rc = COFI_ERR_NOMEM;
     }
     tr->buf_len = M->n_users * (M->k + 1) + N_SLOTS;
+    const size_t nh = (size_t)o->iterations + 1;
     if (!rc) {
         tr->gX = cofi_calloc(nx, sizeof(cofi_val), "gradient of X");
+        tr->gib = cofi_calloc(nl, sizeof(cofi_val), "gradient of item bias");
         tr->buf = cofi_calloc((size_t)tr->buf_len, sizeof(cofi_val), "gradient of W");
-        tr->cost = cofi_calloc((size_t)o->iterations + 1, sizeof(cofi_val), "cost history");
-        tr->rmse = cofi_calloc((size_t)o->iterations + 1, sizeof(cofi_val), "cost history");
-        tr->iter_seconds = cofi_calloc((size_t)o->iterations + 1, sizeof(double), "timings");
-        if (!tr->gX || !tr->buf || !tr->cost || !tr->rmse || !tr->iter_seconds) rc = COFI_ERR_NOMEM;
+        tr->user_count = cofi_calloc(nu, sizeof(cofi_val), "user counts");
+        tr->cost = cofi_calloc(nh, sizeof(cofi_val), "history");
+        tr->rmse = cofi_calloc(nh, sizeof(cofi_val), "history");
+        tr->mae = cofi_calloc(nh, sizeof(cofi_val), "history");
+        tr->val_rmse = cofi_calloc(nh, sizeof(cofi_val), "history");
+        tr->val_mae = cofi_calloc(nh, sizeof(cofi_val), "history");
+        tr->iter_seconds = cofi_calloc(nh, sizeof(double), "timings");
+        if (!tr->gX || !tr->gib || !tr->buf || !tr->user_count || !tr->cost || !tr->rmse ||
+            !tr->mae || !tr->val_rmse || !tr->val_mae || !tr->iter_seconds)
+            rc = COFI_ERR_NOMEM;
     }
+    if (!rc && val) rc = copy_alloc(&tr->best, M);
     if (!rc) rc = cofi_kernel_ws_alloc(&tr->ws, R);
     rc = cofi_agree(c, rc);
+    if (!rc) {
+        /* Ratings per user over all ranks (weighted ridge, cold users), and
+         * the number of training ratings. */
+        for (cofi_idx j = 0; j < M->n_users; j++)
+            tr->user_count[j] = (cofi_val)(R->tptr[j + 1] - R->tptr[j]);
+        tr->nnz_train = (cofi_val)R->nnz_local;
+        rc = cofi_sum_val(c, tr->user_count, M->n_users);
+        if (!rc) rc = cofi_sum_val(c, &tr->nnz_train, 1);
+        for (size_t h = 0; h < nh; h++) tr->val_rmse[h] = tr->val_mae[h] = NAN;
+    }
     if (rc) cofi_trainer_free(tr);
     return rc;
 }
@@ -63,83 +133,187 @@ void cofi_trainer_free(cofi_trainer *tr)
         cofi_free(tr->state_X[s]);
         cofi_free(tr->state_W[s]);
         cofi_free(tr->state_b[s]);
-        tr->state_X[s] = tr->state_W[s] = tr->state_b[s] = NULL;
+        cofi_free(tr->state_ib[s]);
+        tr->state_X[s] = tr->state_W[s] = tr->state_b[s] = tr->state_ib[s] = NULL;
     }
-    cofi_free(tr->gX);
-    cofi_free(tr->buf);
-    cofi_free(tr->cost);
-    cofi_free(tr->rmse);
+    cofi_val **bufs[] = {&tr->gX, &tr->gib, &tr->buf, &tr->user_count, &tr->cost, &tr->rmse,
+                         &tr->mae, &tr->val_rmse, &tr->val_mae, &tr->best.X, &tr->best.W,
+                         &tr->best.b, &tr->best.item_bias};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
+        cofi_free(*bufs[i]);
+        *bufs[i] = NULL;
+    }
     cofi_free(tr->iter_seconds);
-    tr->gX = tr->buf = tr->cost = tr->rmse = NULL;
     tr->iter_seconds = NULL;
     cofi_kernel_ws_free(&tr->ws);
+}
+
+int cofi_trainer_prepare(cofi_trainer *tr, int zero_cold)
+{
+    const cofi_ratings *R = tr->R;
+    cofi_model *M = tr->M;
+    const cofi_train_opts *o = &tr->opts;
+    /* sum and extremes of the training ratings */
+    cofi_val s[1] = {0}, lo[1] = {INFINITY}, hi[1] = {-INFINITY};
+    for (cofi_idx r = 0; r < R->nnz_local; r++) {
+        s[0] += R->rating[r];
+        lo[0] = fmin(lo[0], R->rating[r]);
+        hi[0] = fmax(hi[0], R->rating[r]);
+    }
+    COFI_TRY(cofi_sum_val(tr->comm, s, 1));
+    COFI_TRY(cofi_min_val(tr->comm, lo, 1));
+    COFI_TRY(cofi_max_val(tr->comm, hi, 1));
+    M->mu = o->mu_mode == COFI_MU_MEAN && tr->nnz_train > 0 ? s[0] / tr->nnz_train : 0.0;
+    if (o->clip_mode == COFI_CLIP_AUTO) M->clip_lo = lo[0], M->clip_hi = hi[0];
+    else if (o->clip_mode == COFI_CLIP_RANGE) M->clip_lo = o->clip_lo, M->clip_hi = o->clip_hi;
+    else M->clip_lo = -INFINITY, M->clip_hi = INFINITY;
+    for (cofi_idx i = 0; i < R->n_local; i++) {
+        if (o->item_bias == COFI_BIAS_ZERO) {
+            M->item_bias[i] = 0;
+        } else if (o->item_bias == COFI_BIAS_MEAN) {
+            cofi_val sum = 0, n = (cofi_val)(R->indptr[i + 1] - R->indptr[i]);
+            for (cofi_idx r = R->indptr[i]; r < R->indptr[i + 1]; r++) sum += R->rating[r] - M->mu;
+            M->item_bias[i] = n + o->lambda_bias > 0 ? sum / (n + o->lambda_bias) : 0;
+        }
+    }
+    if (zero_cold) {
+        for (cofi_idx i = 0; i < R->n_local; i++)
+            if (R->indptr[i + 1] == R->indptr[i]) {
+                memset(M->X + i * M->ld, 0, sizeof(cofi_val) * (size_t)M->ld);
+                M->item_bias[i] = 0;
+            }
+        for (cofi_idx j = 0; j < M->n_users; j++)
+            if (tr->user_count[j] == 0) {
+                memset(M->W + j * M->ld, 0, sizeof(cofi_val) * (size_t)M->ld);
+                M->b[j] = 0;
+            }
+    }
+    return COFI_OK;
 }
 
 static void print_header(const cofi_trainer *tr)
 {
     if (tr->comm->rank != 0 || tr->opts.print_every <= 0) return;
-    printf("%8s  %18s  %12s  %10s\n", "iter", "cost", "train_rmse", "seconds");
+    printf("%8s  %18s  %10s  %10s", "iter", "cost", "train_rmse", "train_mae");
+    if (tr->val) printf("  %10s  %10s", "val_rmse", "val_mae");
+    printf("  %10s\n", "seconds");
 }
 
-static void print_row(const cofi_trainer *tr, cofi_idx iter, cofi_val cost, cofi_val rmse,
-                      double secs)
+static void print_row(const cofi_trainer *tr, cofi_idx t, double secs)
 {
     if (tr->comm->rank != 0 || tr->opts.print_every <= 0) return;
-    printf("%8" PRIidx "  %18.10g  %12.6f  %10.3f\n", iter, cost, rmse, secs);
+    printf("%8" PRIidx "  %18.10g  %10.6f  %10.6f", t, tr->cost[t], tr->rmse[t], tr->mae[t]);
+    if (tr->val) {
+        if (isnan(tr->val_rmse[t])) printf("  %10s  %10s", "-", "-");
+        else printf("  %10.6f  %10.6f", tr->val_rmse[t], tr->val_mae[t]);
+    }
+    printf("  %10.3f\n", secs);
 }
 
-/* Step number t + 1 on local X rows. */
-static void update_X(cofi_trainer *tr)
+static void step(cofi_trainer *tr, cofi_val *P, cofi_idx ldp, const cofi_val *G, cofi_idx ldg,
+                 cofi_val **S, cofi_idx lds, cofi_idx rows, cofi_idx cols)
 {
-    const cofi_model *M = tr->M;
-    cofi_optim_block blk = {M->X, M->ld, tr->gX, M->ld, {tr->state_X[0], tr->state_X[1]},
-                            M->ld, M->n_local, M->k};
+    cofi_optim_block blk = {P, ldp, G, ldg, {S[0], S[1]}, lds, rows, cols};
     cofi_optim_step(tr->opts.optim.kind)(&tr->opts.optim, tr->t + 1, &blk);
 }
 
-/* Step number t + 1 on the replicated W and b (gradients in the buffer). */
+/* Step t + 1 on this rank's rows: X, and a learned item bias. */
+static void update_local(cofi_trainer *tr)
+{
+    cofi_model *M = tr->M;
+    step(tr, M->X, M->ld, tr->gX, M->ld, tr->state_X, M->ld, M->n_local, M->k);
+    if (tr->opts.item_bias == COFI_BIAS_LEARNED) {
+        for (cofi_idx i = 0; i < M->n_local; i++)
+            tr->gib[i] += tr->opts.lambda_bias * M->item_bias[i];
+        step(tr, M->item_bias, 1, tr->gib, 1, tr->state_ib, 1, M->n_local, 1);
+    }
+}
+
+/* Step t + 1 on the replicated W and b (gradients in the buffer). */
 static void update_Wb(cofi_trainer *tr)
 {
-    const cofi_model *M = tr->M;
-    cofi_optim_step_fn step = cofi_optim_step(tr->opts.optim.kind);
-    cofi_optim_block bw = {M->W, M->ld, tr->buf, M->k, {tr->state_W[0], tr->state_W[1]},
-                           M->ld, M->n_users, M->k};
-    step(&tr->opts.optim, tr->t + 1, &bw);
-    cofi_optim_block bb = {M->b, 1, tr->buf + M->n_users * M->k, 1,
-                           {tr->state_b[0], tr->state_b[1]}, 1, M->n_users, 1};
-    step(&tr->opts.optim, tr->t + 1, &bb);
+    cofi_model *M = tr->M;
+    step(tr, M->W, M->ld, tr->buf, M->k, tr->state_W, M->ld, M->n_users, M->k);
+    step(tr, M->b, 1, tr->buf + M->n_users * M->k, 1, tr->state_b, 1, M->n_users, 1);
 }
 
-/* Whole-model cost from the reduced sums; adds lambda*W to the W gradient
- * (when grad is set): W is replicated, so this happens once, not per rank. */
-static cofi_val finish_cost(cofi_trainer *tr, cofi_val sse, cofi_val xsq, int grad)
+/* The replicated terms, once: ridge on W and b into their gradients (when
+ * grad), and the whole cost from the reduced sums. */
+static cofi_val finish_cost(cofi_trainer *tr, const cofi_val *tail, int grad)
 {
-    const cofi_model *M = tr->M;
-    cofi_val wsq = cofi_kernel_sumsq(M->W, M->n_users, M->k, M->ld, &tr->ws);
-    if (grad) cofi_kernel_add_ridge(tr->buf, M->k, M->W, M->ld, M->n_users, M->k, tr->opts.lambda);
-    return 0.5 * sse + 0.5 * tr->opts.lambda * (xsq + wsq);
+    cofi_model *M = tr->M;
+    const cofi_train_opts *o = &tr->opts;
+    const cofi_val *w = o->weighted ? tr->user_count : NULL;
+    cofi_val wreg = cofi_kernel_sumsq(M->W, M->n_users, M->k, M->ld, w, &tr->ws);
+    cofi_val bsq = o->lambda_bias > 0 ? cofi_kernel_sumsq(M->b, M->n_users, 1, 1, NULL, &tr->ws) : 0;
+    if (grad) {
+        cofi_kernel_add_ridge(tr->buf, M->k, M->W, M->ld, M->n_users, M->k, o->lambda, w);
+        if (o->lambda_bias > 0)
+            cofi_kernel_add_ridge(tr->buf + M->n_users * M->k, 1, M->b, 1, M->n_users, 1,
+                                  o->lambda_bias, NULL);
+    }
+    return 0.5 * tail[SLOT_SSE] + 0.5 * o->lambda * (tail[SLOT_XREG] + wreg) +
+           0.5 * o->lambda_bias * (bsq + tail[SLOT_IBREG]);
 }
 
-int cofi_trainer_evaluate(cofi_trainer *tr, cofi_val *cost, cofi_val *rmse)
+/* Local scalars of an evaluation at the current parameters. */
+static void local_scalars(cofi_trainer *tr, const cofi_val *sums, int with_val, cofi_val *tail)
 {
-    cofi_val s[2];
-    cofi_timer_start(tr->timers, COFI_TIME_COMPUTE);
-    cofi_kernel_cost(tr->R, tr->M, &tr->ws, s);
-    cofi_timer_stop(tr->timers, COFI_TIME_COMPUTE);
-    cofi_timer_start(tr->timers, COFI_TIME_ALLREDUCE);
-    COFI_TRY(cofi_sum_val(tr->comm, s, 2));
-    cofi_timer_stop(tr->timers, COFI_TIME_ALLREDUCE);
-    *cost = finish_cost(tr, s[0], s[1], 0);
-    *rmse = sqrt(s[0] / (double)tr->R->nnz);
-    return COFI_OK;
+    const cofi_model *M = tr->M;
+    tail[SLOT_SSE] = sums[COFI_SUM_SSE];
+    tail[SLOT_XREG] = sums[COFI_SUM_XREG];
+    tail[SLOT_SSE_C] = sums[COFI_SUM_SSE_C];
+    tail[SLOT_SAE_C] = sums[COFI_SUM_SAE_C];
+    tail[SLOT_IBREG] = tr->opts.item_bias == COFI_BIAS_LEARNED && tr->opts.lambda_bias > 0
+                           ? cofi_kernel_sumsq(M->item_bias, M->n_local, 1, 1, NULL, &tr->ws)
+                           : 0;
+    tail[SLOT_VAL_SSE] = tail[SLOT_VAL_SAE] = tail[SLOT_VAL_N] = 0;
+    if (with_val) {
+        cofi_val v[3];
+        cofi_pairs_eval(M, tr->val, v);
+        tail[SLOT_VAL_SSE] = v[0], tail[SLOT_VAL_SAE] = v[1], tail[SLOT_VAL_N] = v[2];
+    }
+}
+
+/* Record the metrics of evaluation point t from reduced scalars. */
+static void record(cofi_trainer *tr, cofi_idx t, cofi_val cost, const cofi_val *tail)
+{
+    cofi_val n = tr->nnz_train > 0 ? tr->nnz_train : 1;
+    tr->cost[t] = cost;
+    tr->rmse[t] = sqrt(tail[SLOT_SSE_C] / n);
+    tr->mae[t] = tail[SLOT_SAE_C] / n;
+    if (tail[SLOT_VAL_N] > 0) {
+        tr->val_rmse[t] = sqrt(tail[SLOT_VAL_SSE] / tail[SLOT_VAL_N]);
+        tr->val_mae[t] = tail[SLOT_VAL_SAE] / tail[SLOT_VAL_N];
+    } else {
+        tr->val_rmse[t] = tr->val_mae[t] = NAN;
+    }
+    tr->history_len = t + 1;
+}
+
+/* Early stopping bookkeeping at an evaluation point; returns 1 to stop. */
+static int track_best(cofi_trainer *tr, cofi_idx t)
+{
+    if (!tr->val || isnan(tr->val_rmse[t])) return 0;
+    if (tr->val_rmse[t] < tr->best_val) {
+        tr->best_val = tr->val_rmse[t];
+        tr->best_step = t;
+        tr->bad_evals = 0;
+        cofi_param_save(tr->M, &tr->best);
+        return 0;
+    }
+    tr->bad_evals++;
+    return tr->opts.patience > 0 && tr->bad_evals >= tr->opts.patience;
 }
 
 int cofi_trainer_run(cofi_trainer *tr)
 {
     const cofi_comm *c = tr->comm;
-    const cofi_model *M = tr->M;
+    cofi_model *M = tr->M;
     const cofi_train_opts *o = &tr->opts;
+    const cofi_kernel_params kp = {o->lambda, o->weighted};
     cofi_val *tail = tr->buf + M->n_users * (M->k + 1);
+    const int learn_ib = o->item_bias == COFI_BIAS_LEARNED;
     const double start = cofi_now();
     const double budget_start = o->clock_start > 0 ? o->clock_start : start;
     /* Until a checkpoint has been timed, reading the inputs stands in for it. */
@@ -150,24 +324,27 @@ int cofi_trainer_run(cofi_trainer *tr)
 
     while (tr->t < o->iterations) {
         const double iter_start = cofi_now();
-        /* 1. local cost and gradients */
+        const int eval_now = tr->val && o->eval_every > 0 && tr->t % o->eval_every == 0;
+        /* 1. local cost, gradients and metrics */
         cofi_timer_start(tr->timers, COFI_TIME_COMPUTE);
-        cofi_val sums[2];
-        cofi_kernel_grad(tr->R, M, o->lambda, &tr->ws, tr->gX, tr->buf,
-                         tr->buf + M->n_users * M->k, NULL, sums);
-        tail[SLOT_SSE] = sums[0];
-        tail[SLOT_XSQ] = sums[1];
+        cofi_val sums[COFI_NSUMS];
+        cofi_kernel_grad(tr->R, M, &kp, &tr->ws, tr->gX, tr->buf, tr->buf + M->n_users * M->k,
+                         learn_ib ? tr->gib : NULL, sums);
+        local_scalars(tr, sums, eval_now, tail);
         tail[SLOT_STOP] = o->stop_flag && *o->stop_flag ? 1.0 : 0.0;
         tail[SLOT_TIME] = cofi_now() - budget_start;
         tail[SLOT_CKPT] = ckpt_secs;
         cofi_timer_stop(tr->timers, COFI_TIME_COMPUTE);
 
-        /* 2. the one reduction of the iteration (X's update needs none of it) */
-        if (o->comm_mode == COFI_COMM_OVERLAP) {
+        /* 2. the one reduction of the iteration.  Local rows need none of it,
+         * so they may be updated meanwhile -- except on an evaluation
+         * iteration, where they may become the best model first. */
+        const int overlap = o->comm_mode == COFI_COMM_OVERLAP && !eval_now;
+        if (overlap) {
             cofi_pending p;
             COFI_TRY(cofi_isum_val(c, tr->buf, tr->buf_len, &p));
             cofi_timer_start(tr->timers, COFI_TIME_COMPUTE);
-            update_X(tr);
+            update_local(tr);
             cofi_timer_stop(tr->timers, COFI_TIME_COMPUTE);
             cofi_timer_start(tr->timers, COFI_TIME_ALLREDUCE);
             COFI_TRY(cofi_wait(&p));
@@ -178,21 +355,24 @@ int cofi_trainer_run(cofi_trainer *tr)
             cofi_timer_stop(tr->timers, COFI_TIME_ALLREDUCE);
         }
 
-        /* 3. global cost, then the updates */
+        /* 3. global cost and metrics; early stopping; then the updates.
+         * Decisions use only reduced values: every rank takes the same. */
         cofi_timer_start(tr->timers, COFI_TIME_COMPUTE);
-        cofi_val cost = finish_cost(tr, tail[SLOT_SSE], tail[SLOT_XSQ], 1);
-        cofi_val rmse = sqrt(tail[SLOT_SSE] / (double)tr->R->nnz);
-        tr->cost[tr->t] = cost;
-        tr->rmse[tr->t] = rmse;
-        tr->history_len = tr->t + 1;
-        if (o->comm_mode != COFI_COMM_OVERLAP) update_X(tr);
-        update_Wb(tr);
+        cofi_val cost = finish_cost(tr, tail, 1);
+        record(tr, tr->t, cost, tail);
+        int stop_early = eval_now && track_best(tr, tr->t);
+        if (!stop_early) {
+            if (!overlap) update_local(tr);
+            update_Wb(tr);
+        }
         cofi_timer_stop(tr->timers, COFI_TIME_COMPUTE);
-
-        /* Decisions below use only reduced values: every rank takes the same. */
         double mean_time = tail[SLOT_TIME] / c->size;
-        if (o->print_every > 0 && tr->t % o->print_every == 0)
-            print_row(tr, tr->t, cost, rmse, tr->elapsed_before + (cofi_now() - start));
+        if ((o->print_every > 0 && tr->t % o->print_every == 0) || stop_early)
+            print_row(tr, tr->t, tr->elapsed_before + (cofi_now() - start));
+        if (stop_early) {
+            tr->stop = COFI_STOP_EARLY;
+            break;
+        }
         tr->iter_seconds[tr->t] = cofi_now() - iter_start;
         tr->t++;
 
@@ -221,14 +401,23 @@ int cofi_trainer_run(cofi_trainer *tr)
     }
 
     if (tr->stop == COFI_STOP_DONE) {
-        cofi_val cost, rmse;
-        COFI_TRY(cofi_trainer_evaluate(tr, &cost, &rmse));
-        tr->cost[tr->t] = cost;
-        tr->rmse[tr->t] = rmse;
-        tr->history_len = tr->t + 1;
-        double secs = tr->elapsed_before + (cofi_now() - start);
-        print_row(tr, tr->t, cost, rmse, secs);
+        /* The final parameters: cost, metrics and validation, one reduction. */
+        cofi_val sums[COFI_NSUMS], s[N_SLOTS];
+        cofi_timer_start(tr->timers, COFI_TIME_COMPUTE);
+        cofi_kernel_cost(tr->R, M, &kp, &tr->ws, sums);
+        local_scalars(tr, sums, tr->val != NULL, s);
+        cofi_timer_stop(tr->timers, COFI_TIME_COMPUTE);
+        cofi_timer_start(tr->timers, COFI_TIME_ALLREDUCE);
+        COFI_TRY(cofi_sum_val(c, s, SLOT_VAL_N + 1));
+        cofi_timer_stop(tr->timers, COFI_TIME_ALLREDUCE);
+        record(tr, tr->t, finish_cost(tr, s, 0), s);
+        track_best(tr, tr->t);
+        print_row(tr, tr->t, tr->elapsed_before + (cofi_now() - start));
     }
+    /* With validation, the model is the best one seen. */
+    if (tr->val && tr->best_step >= 0 &&
+        (tr->stop == COFI_STOP_DONE || tr->stop == COFI_STOP_EARLY))
+        cofi_param_load(M, &tr->best);
     tr->elapsed_before += cofi_now() - start;
     return COFI_OK;
 }

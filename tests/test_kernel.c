@@ -1,6 +1,7 @@
 /* test_kernel.c - the gradient kernel against a naive dense reference and
  * against finite differences of the cost, for several k (padding), with
- * offsets, on item slices that mimic ranks, at several thread counts. */
+ * offsets, plain and count-weighted ridge, clipped metrics, on item slices
+ * that mimic ranks, at several thread counts. */
 #include "testutil.h"
 
 #include <math.h>
@@ -16,7 +17,22 @@ typedef struct {
     int *mask;       /* ni x nu */
     double *Y;       /* ni x nu */
     double *X, *W, *b, *ib, mu, lambda;
+    int weighted;          /* ridge lambda * n per row */
+    double lo, hi;         /* clip range of the reported metrics */
 } dense;
+
+static double count_item(const dense *d, cofi_idx i)
+{
+    double n = 0;
+    for (cofi_idx j = 0; j < d->nu; j++) n += d->mask[i * d->nu + j];
+    return d->weighted ? n : 1.0;
+}
+static double count_user(const dense *d, cofi_idx j)
+{
+    double n = 0;
+    for (cofi_idx i = 0; i < d->ni; i++) n += d->mask[i * d->nu + j];
+    return d->weighted ? n : 1.0;
+}
 
 static double uni(uint64_t a, uint64_t b) { return cofi_rng_uniform(99, 7, a, b); }
 
@@ -41,6 +57,9 @@ static void make(dense *d, cofi_idx ni, cofi_idx nu, cofi_idx k)
     for (cofi_idx i = 0; i < ni; i++) d->ib[i] = uni(4000, i) - 0.5;
     d->mu = 0.3;
     d->lambda = 0.7;
+    d->weighted = 0;
+    d->lo = 1.5;
+    d->hi = 4.5;
 }
 
 static void dense_free(dense *d)
@@ -48,22 +67,31 @@ static void dense_free(dense *d)
     free(d->mask), free(d->Y), free(d->X), free(d->W), free(d->b), free(d->ib);
 }
 
-/* J by the textbook double loop. */
-static double naive_cost(const dense *d)
+/* J by the textbook double loop; also the clipped squared and absolute
+ * errors when asked. */
+static double naive_cost_clip(const dense *d, double *ssec, double *saec)
 {
-    double J = 0;
+    double J = 0, a = 0, c = 0;
     for (cofi_idx i = 0; i < d->ni; i++)
         for (cofi_idx j = 0; j < d->nu; j++) {
             if (!d->mask[i * d->nu + j]) continue;
             double p = d->mu + d->ib[i] + d->b[j];
             for (cofi_idx f = 0; f < d->k; f++) p += d->X[i * d->k + f] * d->W[j * d->k + f];
             J += 0.5 * (p - d->Y[i * d->nu + j]) * (p - d->Y[i * d->nu + j]);
+            double pc = p < d->lo ? d->lo : p > d->hi ? d->hi : p;
+            a += (pc - d->Y[i * d->nu + j]) * (pc - d->Y[i * d->nu + j]);
+            c += fabs(pc - d->Y[i * d->nu + j]);
         }
     double r = 0;
-    for (cofi_idx n = 0; n < d->ni * d->k; n++) r += d->X[n] * d->X[n];
-    for (cofi_idx n = 0; n < d->nu * d->k; n++) r += d->W[n] * d->W[n];
+    for (cofi_idx i = 0; i < d->ni; i++)
+        for (cofi_idx f = 0; f < d->k; f++) r += count_item(d, i) * d->X[i * d->k + f] * d->X[i * d->k + f];
+    for (cofi_idx j = 0; j < d->nu; j++)
+        for (cofi_idx f = 0; f < d->k; f++) r += count_user(d, j) * d->W[j * d->k + f] * d->W[j * d->k + f];
+    if (ssec) *ssec = a;
+    if (saec) *saec = c;
     return J + 0.5 * d->lambda * r;
 }
+static double naive_cost(const dense *d) { return naive_cost_clip(d, NULL, NULL); }
 
 /* Full gradients: gX (ni x k), gW (nu x k, with lambda W), gb, gib. */
 static void naive_grad(const dense *d, double *gX, double *gW, double *gb, double *gib)
@@ -72,7 +100,8 @@ static void naive_grad(const dense *d, double *gX, double *gW, double *gb, doubl
     memset(gb, 0, sizeof(double) * (size_t)d->nu);
     for (cofi_idx i = 0; i < d->ni; i++) {
         gib[i] = 0;
-        for (cofi_idx f = 0; f < d->k; f++) gX[i * d->k + f] = d->lambda * d->X[i * d->k + f];
+        for (cofi_idx f = 0; f < d->k; f++)
+            gX[i * d->k + f] = d->lambda * count_item(d, i) * d->X[i * d->k + f];
         for (cofi_idx j = 0; j < d->nu; j++) {
             if (!d->mask[i * d->nu + j]) continue;
             double p = d->mu + d->ib[i] + d->b[j];
@@ -86,7 +115,9 @@ static void naive_grad(const dense *d, double *gX, double *gW, double *gb, doubl
             gib[i] += e;
         }
     }
-    for (cofi_idx n = 0; n < d->nu * d->k; n++) gW[n] += d->lambda * d->W[n];
+    for (cofi_idx j = 0; j < d->nu; j++)
+        for (cofi_idx f = 0; f < d->k; f++)
+            gW[j * d->k + f] += d->lambda * count_user(d, j) * d->W[j * d->k + f];
 }
 
 /* The dense problem's rows [i0, i0 + nl) as cofi structures. */
@@ -115,16 +146,22 @@ static void slice(const dense *d, cofi_idx i0, cofi_idx nl, cofi_ratings *R, cof
         memcpy(M->W + j * M->ld, d->W + j * d->k, sizeof(double) * (size_t)d->k);
     memcpy(M->b, d->b, sizeof(double) * (size_t)d->nu);
     M->mu = d->mu;
+    M->clip_lo = d->lo;
+    M->clip_hi = d->hi;
 }
 
 /* Kernel over `parts` item slices, summed as the trainer's allreduce would. */
 static void kernel_all(const dense *d, int parts, double *gX, double *gW, double *gb,
-                       double *gib, double *J)
+                       double *gib, double *J, double *ssec, double *saec)
 {
     cofi_idx k = d->k;
+    const cofi_kernel_params kp = {d->lambda, d->weighted};
+    double *uw = malloc(sizeof(double) * (size_t)d->nu);
+    for (cofi_idx j = 0; j < d->nu; j++) uw[j] = count_user(d, j);
     memset(gW, 0, sizeof(double) * (size_t)(d->nu * k));
     memset(gb, 0, sizeof(double) * (size_t)d->nu);
     double sse = 0, xsq = 0, wsq = 0;
+    *ssec = *saec = 0;
     double *pw = malloc(sizeof(double) * (size_t)(d->nu * k)), *pb = malloc(sizeof(double) * (size_t)d->nu);
     for (int p = 0; p < parts; p++) {
         cofi_idx i0 = d->ni * p / parts, i1 = d->ni * (p + 1) / parts;
@@ -133,8 +170,8 @@ static void kernel_all(const dense *d, int parts, double *gX, double *gW, double
         cofi_kernel_ws ws;
         slice(d, i0, i1 - i0, &R, &M);
         cofi_kernel_ws_alloc(&ws, &R);
-        double *gx = calloc((size_t)((i1 - i0) * M.ld + 1), sizeof(double)), s[2];
-        cofi_kernel_grad(&R, &M, d->lambda, &ws, gx, pw, pb, gib + i0, s);
+        double *gx = calloc((size_t)((i1 - i0) * M.ld + 1), sizeof(double)), s[COFI_NSUMS];
+        cofi_kernel_grad(&R, &M, &kp, &ws, gx, pw, pb, gib + i0, s);
         for (cofi_idx i = 0; i < i1 - i0; i++) {
             memcpy(gX + (i0 + i) * k, gx + i * M.ld, sizeof(double) * (size_t)k);
             for (cofi_idx f = k; f < M.ld; f++)
@@ -142,35 +179,40 @@ static void kernel_all(const dense *d, int parts, double *gX, double *gW, double
         }
         for (cofi_idx n = 0; n < d->nu * k; n++) gW[n] += pw[n];
         for (cofi_idx j = 0; j < d->nu; j++) gb[j] += pb[j];
-        sse += s[0];
-        xsq += s[1];
+        sse += s[COFI_SUM_SSE];
+        xsq += s[COFI_SUM_XREG];
+        *ssec += s[COFI_SUM_SSE_C];
+        *saec += s[COFI_SUM_SAE_C];
         if (p == 0) {
-            wsq = cofi_kernel_sumsq(M.W, d->nu, k, M.ld, &ws);
+            wsq = cofi_kernel_sumsq(M.W, d->nu, k, M.ld, d->weighted ? uw : NULL, &ws);
             /* the cost-only pass agrees with the gradient pass */
-            double s2[2];
-            cofi_kernel_cost(&R, &M, &ws, s2);
-            CHECK(s2[0] == s[0] && s2[1] == s[1], "cost pass differs from gradient pass: %.17g %.17g / %.17g %.17g", s2[0], s[0], s2[1], s[1]);
+            double s2[COFI_NSUMS];
+            cofi_kernel_cost(&R, &M, &kp, &ws, s2);
+            CHECK(!memcmp(s2, s, sizeof s2), "cost pass differs from gradient pass");
         }
         free(gx);
         cofi_kernel_ws_free(&ws);
         cofi_model_free(&M);
         cofi_ratings_free(&R);
     }
-    for (cofi_idx n = 0; n < d->nu * k; n++) gW[n] += d->lambda * d->W[n];
+    /* the trainer's once-only ridge on W, through the kernel helper */
+    cofi_kernel_add_ridge(gW, k, d->W, k, d->nu, k, d->lambda, d->weighted ? uw : NULL);
     *J = 0.5 * sse + 0.5 * d->lambda * (xsq + wsq);
     free(pw);
     free(pb);
+    free(uw);
 }
 
-static void test_shape(cofi_idx ni, cofi_idx nu, cofi_idx k)
+static void test_shape(cofi_idx ni, cofi_idx nu, cofi_idx k, int weighted)
 {
     dense d;
     make(&d, ni, nu, k);
+    d.weighted = weighted;
     size_t nx = (size_t)(ni * k), nw = (size_t)(nu * k);
     double *rX = malloc(sizeof(double) * nx), *rW = malloc(sizeof(double) * nw);
     double *rb = malloc(sizeof(double) * (size_t)nu), *rib = malloc(sizeof(double) * (size_t)ni);
     naive_grad(&d, rX, rW, rb, rib);
-    double rJ = naive_cost(&d);
+    double rssec, rsaec, rJ = naive_cost_clip(&d, &rssec, &rsaec);
 
     double *gX = malloc(sizeof(double) * nx), *gW = malloc(sizeof(double) * nw);
     double *gb = malloc(sizeof(double) * (size_t)nu), *gib = malloc(sizeof(double) * (size_t)ni);
@@ -178,11 +220,13 @@ static void test_shape(cofi_idx ni, cofi_idx nu, cofi_idx k)
     for (int parts = 1; parts <= 4; parts++) {
         for (int threads = 1; threads <= 3; threads++) {
             omp_set_num_threads(threads);
-            double J;
-            kernel_all(&d, parts, gX, gW, gb, gib, &J);
+            double J, ssec, saec;
+            kernel_all(&d, parts, gX, gW, gb, gib, &J, &ssec, &saec);
             char what[96];
-            snprintf(what, sizeof what, "k=%ld parts=%d threads=%d J", (long)k, parts, threads);
+            snprintf(what, sizeof what, "k=%ld w=%d parts=%d threads=%d J", (long)k, weighted, parts, threads);
             CHECK_CLOSE(J, rJ, 1e-12, what);
+            CHECK_CLOSE(ssec, rssec, 1e-12, "clipped squared error");
+            CHECK_CLOSE(saec, rsaec, 1e-12, "clipped absolute error");
             CHECK(cofi_max_relerr(gX, rX, (cofi_idx)nx) < 1e-12, "%s: gX %.3g", what, cofi_max_relerr(gX, rX, (cofi_idx)nx));
             CHECK(cofi_max_relerr(gW, rW, (cofi_idx)nw) < 1e-12, "%s: gW %.3g", what, cofi_max_relerr(gW, rW, (cofi_idx)nw));
             CHECK(cofi_max_relerr(gb, rb, nu) < 1e-12, "%s: gb", what);
@@ -221,8 +265,8 @@ static void test_shape(cofi_idx ni, cofi_idx nu, cofi_idx k)
     /* And the kernel itself against the differences (the naive gradient was
      * already matched to 1e-12 above; this closes the loop on the formula). */
     omp_set_num_threads(1);
-    double J;
-    kernel_all(&d, 3, gX, gW, gb, gib, &J);
+    double J, ssec, saec;
+    kernel_all(&d, 3, gX, gW, gb, gib, &J, &ssec, &saec);
     for (cofi_idx n = 0; n < (cofi_idx)nw; n += 1 + (cofi_idx)nw / 7) {
         double save = d.W[n];
         d.W[n] = save + h;
@@ -239,10 +283,12 @@ static void test_shape(cofi_idx ni, cofi_idx nu, cofi_idx k)
 
 int main(void)
 {
-    test_shape(13, 7, 5);    /* k padded to 8 */
-    test_shape(40, 33, 8);   /* exact multiple */
-    test_shape(9, 50, 17);   /* padded to 24, many user blocks */
-    test_shape(5, 3, 1);
-    test_shape(70, 11, 3);   /* several item blocks */
+    for (int w = 0; w <= 1; w++) {
+        test_shape(13, 7, 5, w);  /* k padded to 8 */
+        test_shape(40, 33, 8, w); /* exact multiple */
+        test_shape(9, 50, 17, w); /* padded to 24, many user blocks */
+        test_shape(5, 3, 1, w);
+        test_shape(70, 11, 3, w); /* several item blocks */
+    }
     return cofi_test_finish("test_kernel");
 }

@@ -77,7 +77,7 @@ static void train(const reference *ref, const cofi_comm *c, int threads, run *ou
     for (cofi_idx j = 0; j < ref->n_users; j++)
         memcpy(M->W + j * M->ld, ref->W0 + j * ref->k, sizeof(double) * (size_t)ref->k);
     memcpy(M->b, ref->b0, sizeof(double) * (size_t)ref->n_users);
-    CHECK(cofi_trainer_init(&out->tr, c, &out->R, M, &ref->o, &out->tm) == 0, "trainer init");
+    CHECK(cofi_trainer_init(&out->tr, c, &out->R, M, &ref->o, NULL, &out->tm) == 0, "trainer init");
     CHECK(cofi_trainer_run(&out->tr) == 0, "trainer run");
 }
 

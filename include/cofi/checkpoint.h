@@ -5,7 +5,9 @@
  *   /optimizer/X_m, /optimizer/X_v   float64 [n_items x k]  (Adam moments)
  *   /optimizer/W_m, /optimizer/W_v   float64 [n_users x k]
  *   /optimizer/b_m, /optimizer/b_v   float64 [n_users]
- *   /train/cost, /train/rmse         float64 [steps]        (history so far)
+ *   /optimizer/item_bias_m, _v       float64 [n_items]      (learned item bias)
+ *   /train/cost, rmse, mae, val_rmse, val_mae  float64 [steps]  (history)
+ *   /best/X, /best/W, /best/b, /best/item_bias  the best model under validation
  *   root attributes: every option that affects the result, `step` (optimizer
  *   steps taken), `iterations_target`, `elapsed`, `checkpoint = 1`.
  * It does not depend on the rank count: X rows and their moments are written
@@ -22,7 +24,16 @@ typedef struct {
     const char *ratings;
     const char *init;       /* "random" or FILE */
     const char *init_group; /* or NULL */
+    const char *test;       /* --test FILE or NULL */
+    double holdout;         /* --holdout fraction, 0 = none */
 } cofi_provenance;
+
+/* Names of the option values, as stored in files. */
+const char *cofi_mu_mode_name(enum cofi_mu_mode m);
+const char *cofi_bias_mode_name(enum cofi_bias_mode m);
+const char *cofi_clip_mode_name(enum cofi_clip_mode m);
+int cofi_mu_mode_parse(const char *s, enum cofi_mu_mode *m);
+int cofi_bias_mode_parse(const char *s, enum cofi_bias_mode *m);
 
 /* Root attributes describing the run: options, steps done, final figures. */
 int cofi_write_run_attrs(cofi_h5 *f, const cofi_trainer *tr, const cofi_provenance *p);
@@ -37,6 +48,8 @@ typedef struct {
     cofi_idx n_items, n_users;
     int64_t step;
     double elapsed;
+    char test[4096];  /* the --test file of the run, "" if none */
+    double holdout;   /* its --holdout fraction, 0 if none */
 } cofi_checkpoint_info;
 int cofi_checkpoint_read_info(const cofi_comm *c, const char *path, cofi_checkpoint_info *info);
 

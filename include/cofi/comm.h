@@ -60,6 +60,16 @@ int cofi_topk_reduce_scatter(const cofi_comm *c, const void *lists, cofi_idx n_u
 /* The same for a few users, merged onto rank 0 only (lists: n x K). */
 int cofi_topk_reduce_root(const cofi_comm *c, void *lists, cofi_idx n, cofi_idx K);
 
+/* Every rank's strings, concatenated in rank order, on every rank. */
+#include "cofi/text.h"
+int cofi_allgather_strings(const cofi_comm *c, const cofi_strings *mine, cofi_strings *all);
+
+/* Exchange fixed-size records: send[dest] holds count[dest] records for rank
+ * dest, stored back to back in rank order.  On return *recv (cofi_malloc'd)
+ * holds the records sent to this rank, in source-rank order, *nrecv of them. */
+int cofi_exchange(const cofi_comm *c, const void *send, const cofi_idx *count, size_t rec_size,
+                  void **recv, cofi_idx *nrecv);
+
 /* Abort every rank: only for a state in which agreeing is impossible. */
 void cofi_abort(const cofi_comm *c, int code);
 

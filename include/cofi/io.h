@@ -70,4 +70,19 @@ int cofi_read_params(const cofi_comm *c, const char *path, const char *group, co
 int cofi_read_param_dims(const cofi_comm *c, const char *path, const char *group,
                          cofi_idx *n_items, cofi_idx *n_users, cofi_idx *k);
 
+/* Pairs from a ratings file matched by id to a model or training set.
+ * Every rank reads a contiguous block of `path`, looks each (item id, user
+ * id) up in items (all item ids, global order) and users, and sends the pair
+ * to the rank owning its item under the split `starts` (nparts + 1 entries);
+ * a pair whose item is unknown stays on the rank that read it.  out->item is
+ * then a local row (or -1), out->user a user index (or -1), out->pos the
+ * pair's position in path (with_pos).  counts: [0] pairs, [1] with an unknown
+ * item, [2] with an unknown user (over all ranks).  read_starts (nparts + 1,
+ * may be NULL) receives the positions each rank read. */
+#include "cofi/pairs.h"
+#include "cofi/strmap.h"
+int cofi_read_pairs(const cofi_comm *c, const char *path, const cofi_strmap *items,
+                    const cofi_strmap *users, const cofi_idx *starts, int with_pos,
+                    cofi_pairs *out, cofi_idx counts[3], cofi_idx *read_starts);
+
 #endif

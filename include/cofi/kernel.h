@@ -2,7 +2,9 @@
  *
  * For this rank's ratings (i, j, y) with residual e = y_hat[i][j] - y:
  *   sse      = sum e^2
- *   gX[i]    = sum_j e w_j + lambda x_i            (complete: item rows are local)
+ *   gX[i]    = sum_j e w_j + lambda r_i x_i        (complete: item rows are local;
+ *                                                  r_i = n_i, the item's ratings,
+ *                                                  with weighted regularization, else 1)
  *   gW[j]    = sum_i e x_i                          (this rank's part only)
  *   gb[j]    = sum_i e
  *   gib[i]   = sum_j e                              (item bias, when learned)
@@ -31,22 +33,37 @@ typedef struct {
 int cofi_kernel_ws_alloc(cofi_kernel_ws *ws, const cofi_ratings *R);
 void cofi_kernel_ws_free(cofi_kernel_ws *ws);
 
-/* sums[0] = local sse, sums[1] = local |X|^2.  gW has stride k (compact, as
- * it is communicated); gX has stride ld.  gib may be NULL. */
-void cofi_kernel_grad(const cofi_ratings *R, const cofi_model *M, cofi_val lambda,
+typedef struct {
+    cofi_val lambda; /* ridge on X */
+    int weighted;    /* lambda * n_i per item (ALS-WR style) */
+} cofi_kernel_params;
+
+/* The local sums every pass returns. */
+enum {
+    COFI_SUM_SSE,   /* sum e^2, the training objective's data term */
+    COFI_SUM_XREG,  /* sum r_i |x_i|^2 */
+    COFI_SUM_SSE_C, /* sum (clip(y_hat) - y)^2: the reported train RMSE */
+    COFI_SUM_SAE_C, /* sum |clip(y_hat) - y|: the reported train MAE */
+    COFI_NSUMS
+};
+
+/* Gradients and sums.  gW has stride k (compact, as it is communicated); gX
+ * has stride ld.  gib (item bias gradient, data term) may be NULL. */
+void cofi_kernel_grad(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_params *p,
                       cofi_kernel_ws *ws, cofi_val *gX, cofi_val *gW, cofi_val *gb,
-                      cofi_val *gib, cofi_val sums[2]);
+                      cofi_val *gib, cofi_val sums[COFI_NSUMS]);
 
-/* Only the sums: sse and |X|^2 (and the residuals in ws). */
-void cofi_kernel_cost(const cofi_ratings *R, const cofi_model *M, cofi_kernel_ws *ws,
-                      cofi_val sums[2]);
+/* Only the sums (and the residuals in ws). */
+void cofi_kernel_cost(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_params *p,
+                      cofi_kernel_ws *ws, cofi_val sums[COFI_NSUMS]);
 
-/* sum of squares of rows x k entries of A (stride lda), in a fixed order. */
+/* sum_r w_r |A_r|^2 over rows x k entries of A (stride lda), in a fixed
+ * order; w NULL means all ones. */
 cofi_val cofi_kernel_sumsq(const cofi_val *A, cofi_idx rows, cofi_idx k, cofi_idx lda,
-                           cofi_kernel_ws *ws);
+                           const cofi_val *w, cofi_kernel_ws *ws);
 
-/* G[r][f] += lambda * P[r][f] for f < k. */
+/* G[r][f] += lambda * w_r * P[r][f] for f < k; w NULL means all ones. */
 void cofi_kernel_add_ridge(cofi_val *G, cofi_idx ldg, const cofi_val *P, cofi_idx ldp,
-                           cofi_idx rows, cofi_idx k, cofi_val lambda);
+                           cofi_idx rows, cofi_idx k, cofi_val lambda, const cofi_val *w);
 
 #endif

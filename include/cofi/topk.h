@@ -5,7 +5,7 @@
  * (through the transposed index: no lookups).  The per-rank lists are then
  * merged across ranks (comm.h) without gathering scores anywhere.
  *
- * Order: a higher score is better; equal scores are ordered by item index,
+ * Lists are ranked by the raw (unclipped) score.  Order: a higher score is better; equal scores are ordered by item index,
  * lower first.  That total order makes the lists the same for any thread or
  * rank count.  Unfilled slots (a user with fewer than K unrated items) hold
  * item -1 and score -infinity. */
@@ -34,8 +34,8 @@ void cofi_topk_local(const cofi_model *M, const cofi_ratings *R, cofi_idx K, cof
 /* out = the K best of two sorted K-lists (out may alias a). */
 void cofi_topk_merge(const cofi_scored *a, const cofi_scored *b, cofi_idx K, cofi_scored *out);
 
-/* Predictions of local items [i0, i1) for every user into out (row stride
- * ldo), blocked over users so a block of W stays in cache. */
+/* Clipped predictions of local items [i0, i1) for every user into out (row
+ * stride ldo), blocked over users so a block of W stays in cache. */
 void cofi_scores_dense(const cofi_model *M, cofi_idx i0, cofi_idx i1, cofi_val *out, cofi_idx ldo);
 
 /* Number of filled slots in a sorted list. */

@@ -1,10 +1,12 @@
 /* cofi/train.h - the training loop: kernel -> one reduction -> updates.
  *
  * Each iteration: every rank evaluates its items' residuals, cost and
- * gradients (kernel.h); one sum across ranks combines the W and b gradients,
- * the cost terms and the stop votes, packed in one buffer; then the
- * optimizer updates the local rows of X and the replicated W and b.  The
- * lambda*W gradient and lambda/2 |W|^2 are added once, after the sum. */
+ * gradients (kernel.h) and, every eval_every iterations, its validation pairs;
+ * one sum across ranks combines the W and b gradients, the cost terms, the
+ * metrics and the stop votes, packed in one buffer; then the optimizer
+ * updates the local rows of X (and item biases) and the replicated W and b.
+ * Terms of the replicated W and b (their ridge and its cost) are added once,
+ * after the sum. */
 #ifndef COFI_TRAIN_H
 #define COFI_TRAIN_H
 
@@ -15,6 +17,7 @@
 #include "cofi/kernel.h"
 #include "cofi/model.h"
 #include "cofi/optim.h"
+#include "cofi/pairs.h"
 #include "cofi/ratings.h"
 #include "cofi/timer.h"
 
@@ -24,63 +27,112 @@ enum cofi_comm_mode {
     COFI_COMM_MODE_COUNT
 };
 
+enum cofi_mu_mode { COFI_MU_ZERO = 0, COFI_MU_MEAN = 1 };
+enum cofi_bias_mode { COFI_BIAS_ZERO = 0, COFI_BIAS_MEAN = 1, COFI_BIAS_LEARNED = 2 };
+enum cofi_clip_mode { COFI_CLIP_NONE = 0, COFI_CLIP_AUTO = 1, COFI_CLIP_RANGE = 2 };
+
 typedef struct {
     cofi_idx k;
-    cofi_val lambda;
+    cofi_val lambda;         /* ridge on X and W */
+    int weighted;            /* ridge lambda * n on each row (n: its ratings) */
+    cofi_val lambda_bias;    /* ridge on b and a learned item bias */
+    enum cofi_mu_mode mu_mode;
+    enum cofi_bias_mode item_bias;
+    enum cofi_clip_mode clip_mode;
+    cofi_val clip_lo, clip_hi; /* COFI_CLIP_RANGE */
     cofi_optim_params optim;
     cofi_idx iterations;    /* total steps to reach */
     uint64_t seed;
+    cofi_val init_scale;    /* random X, W, b ~ N(0, init_scale^2) */
     enum cofi_comm_mode comm_mode;
     cofi_idx print_every;   /* progress row every N iterations; 0 = none */
+    cofi_idx eval_every;    /* validation every N iterations (with validation pairs) */
+    cofi_idx patience;      /* stop after N evaluations without improvement; 0 = never */
     double max_time;        /* seconds; stop with a checkpoint before; 0 = none */
     double clock_start;     /* cofi_now() when the budget started; 0 = at run start */
     /* set asynchronously (signal handler) to ask for a clean stop */
     volatile sig_atomic_t *stop_flag;
 } cofi_train_opts;
 
+/* The notebook's model: k = 100, lambda = 1.3, Adam lr 0.1, 100 iterations,
+ * no offsets, no item bias, unregularized user bias, no clipping. */
 cofi_train_opts cofi_train_defaults(void);
 
 /* Why the loop ended. */
-enum cofi_stop_reason { COFI_STOP_DONE = 0, COFI_STOP_SIGNAL = 1, COFI_STOP_TIME = 2 };
+enum cofi_stop_reason {
+    COFI_STOP_DONE = 0,   /* all iterations */
+    COFI_STOP_SIGNAL = 1, /* a rank got SIGTERM/SIGUSR1 */
+    COFI_STOP_TIME = 2,   /* --max-time */
+    COFI_STOP_EARLY = 3   /* validation stopped improving (patience) */
+};
 
 typedef struct cofi_trainer cofi_trainer;
 /* Called on every rank after each step (t = steps done); returns a status. */
 typedef int (*cofi_step_hook)(cofi_trainer *tr, void *ctx);
 
+/* A copy of the parameters (the best model under validation). */
+typedef struct {
+    cofi_val *X, *W, *b, *item_bias;
+} cofi_param_copy;
+
 struct cofi_trainer {
     const cofi_comm *comm;
     const cofi_ratings *R;
     cofi_model *M;
+    const cofi_pairs *val;    /* validation pairs (local items), or NULL */
     cofi_train_opts opts;
     int64_t t;                /* optimizer steps taken */
     cofi_val *state_X[2];     /* optimizer state, same layout as X (ld) */
     cofi_val *state_W[2];     /* ... as W (ld) */
     cofi_val *state_b[2];
+    cofi_val *state_ib[2];    /* ... of a learned item bias */
     cofi_val *gX;             /* n_local x ld */
-    cofi_val *buf;            /* [gW (n_users x k) | gb | sse | x_sq | stop | time] */
+    cofi_val *gib;            /* n_local: item bias gradient */
+    cofi_val *buf;            /* [gW (n_users x k) | gb | scalars] */
     cofi_idx buf_len;
+    cofi_val *user_count;     /* n_users: ratings per user over all ranks */
+    cofi_val nnz_train;       /* ratings trained on, all ranks */
     cofi_kernel_ws ws;
     cofi_val *cost;           /* cost[t]: J before step t + 1 (iterations + 1 slots) */
-    cofi_val *rmse;           /* train RMSE at the same points */
-    double *iter_seconds;     /* wall time of each step taken in this run (0 before a restart) */
+    cofi_val *rmse;           /* clipped train RMSE at the same points */
+    cofi_val *mae;            /* clipped train MAE */
+    cofi_val *val_rmse;       /* validation RMSE (NaN where not evaluated) */
+    cofi_val *val_mae;
+    double *iter_seconds;     /* wall time of each step taken in this run */
     cofi_idx history_len;     /* entries of cost/rmse filled */
     double elapsed_before;    /* training seconds before a restart */
     enum cofi_stop_reason stop;
+    /* early stopping */
+    cofi_val best_val;        /* best validation RMSE so far (INFINITY: none) */
+    int64_t best_step;        /* steps taken at the best model */
+    cofi_idx bad_evals;       /* evaluations since the best */
+    cofi_param_copy best;     /* the best parameters (with validation) */
     cofi_timers *timers;
     cofi_step_hook hook;
     void *hook_ctx;
 };
 
+/* Allocate the trainer's state (collective: sums user counts).  val may be
+ * NULL. */
 int cofi_trainer_init(cofi_trainer *tr, const cofi_comm *c, const cofi_ratings *R,
-                      cofi_model *M, const cofi_train_opts *o, cofi_timers *timers);
+                      cofi_model *M, const cofi_train_opts *o, const cofi_pairs *val,
+                      cofi_timers *timers);
 void cofi_trainer_free(cofi_trainer *tr);
+
+/* For a new run (not a restart): set mu, the item biases and the clip range
+ * from the training data as the options say, and when zero_cold is set, zero
+ * the rows of X and of W and b of items and users without training ratings,
+ * so they are predicted from the offsets alone. */
+int cofi_trainer_prepare(cofi_trainer *tr, int zero_cold);
 
 /* Run until opts.iterations steps are done or a stop is agreed.  Prints the
  * progress table from rank 0 when print_every > 0.  Ends with one more
- * evaluation so cost[t] holds J at the final parameters. */
+ * evaluation so cost[t] holds J at the final parameters; with validation,
+ * the model is then the best one seen. */
 int cofi_trainer_run(cofi_trainer *tr);
 
-/* J and train RMSE at the current parameters (collective). */
-int cofi_trainer_evaluate(cofi_trainer *tr, cofi_val *cost, cofi_val *rmse);
+/* Copy the parameters (X, W, b, item_bias) from one place to another. */
+void cofi_param_save(const cofi_model *M, cofi_param_copy *dst);
+void cofi_param_load(cofi_model *M, const cofi_param_copy *src);
 
 #endif
