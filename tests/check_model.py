@@ -29,7 +29,7 @@ def main(argv):
         rows = 0
         for line in open(log):
             parts = line.split()
-            if len(parts) == 4 and parts[0].isdigit() and int(parts[0]) < len(cost):
+            if len(parts) >= 4 and parts[0].isdigit() and int(parts[0]) < len(cost):
                 t = int(parts[0])
                 c = float(parts[1])
                 if abs(c - cost[t]) > tol * abs(cost[t]):

@@ -5,8 +5,9 @@ usage:
   check_predict.py topk PRED RATINGS MODEL K
   check_predict.py dense PRED RATINGS MODEL
   check_predict.py recommend OUTPUT RATINGS MODEL USER K
-Scores are mu + item_bias[i] + X[i] . W[j] + b[j]; rated pairs are excluded
-from top-K lists; ties go to the lower item index.
+Scores are mu + item_bias[i] + X[i] . W[j] + b[j], reported clipped to the
+model's clip_min/clip_max attributes and ranked unclipped; rated pairs are
+excluded from top-K lists; ties go to the lower item index.
 """
 import re
 import sys
@@ -26,10 +27,22 @@ def load(ratings, model):
         S = m["X"][:] @ m["W"][:].T + m["b"][:]
         mu = float(m["mu"][()]) if "mu" in m else 0.0
         ib = m["item_bias"][:] if "item_bias" in m else np.zeros(ni)
+        lo = float(f.attrs.get("clip_min", -np.inf))
+        hi = float(f.attrs.get("clip_max", np.inf))
     S = S + (mu + ib)[:, None]
+    global CLIP
+    CLIP = (lo, hi)
     rated = np.zeros((ni, nu), bool)
     rated[np.repeat(np.arange(ni), np.diff(indptr)), user] = True
     return S, rated, items, users
+
+
+CLIP = (-np.inf, np.inf)
+
+
+def clip(x):
+    """Reported predictions are clipped to the model's range; ranking is not."""
+    return np.clip(x, CLIP[0], CLIP[1])
 
 
 def best(S, rated, j, K):
@@ -62,7 +75,7 @@ def main(a):
             n = len(want)
             short += n < K
             if cnt[j] != n or not np.array_equal(it[j, :n], want) or np.any(it[j, n:] != -1) \
-               or not close(sc[j, :n], S[want, j]) or not np.all(np.isnan(sc[j, n:])):
+               or not close(sc[j, :n], clip(S[want, j])) or not np.all(np.isnan(sc[j, n:])):
                 print(f"user {j}: got {it[j]} {sc[j]} count {cnt[j]}, want {want} {S[want, j]}")
                 return 1
         print(f"top-{K} lists of {len(users)} users match brute force ({short} users with fewer than K)")
@@ -71,7 +84,7 @@ def main(a):
         pred, ratings, model = a[1], a[2], a[3]
         S, _, _, _ = load(ratings, model)
         D = h5py.File(pred, "r")["dense/prediction"][:]
-        ok = D.shape == S.shape and close(D, S)
+        ok = D.shape == S.shape and close(D, clip(S))
         print(f"dense {D.shape}: {'matches' if ok else 'DIFFERS from'} X W^T + b + offsets")
         return 0 if ok else 1
     if mode == "recommend":
@@ -83,7 +96,7 @@ def main(a):
         if len(got) != len(want):
             print(f"{len(got)} choices, want {len(want)}"); return 1
         for (n, name, s), i in zip(got, want):
-            if name != items[i] or abs(float(s) - S[i, j]) > 1e-4:
+            if name != items[i] or abs(float(s) - clip(S[i, j])) > 1e-4:
                 print(f"choice {n}: {name} {s}, want {items[i]} {S[i, j]:.4f}"); return 1
         print(f"recommend: {len(got)} choices match brute force")
         return 0

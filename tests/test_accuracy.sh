@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Held-out evaluation: validation RMSE approaches the noise of generated data;
+# the holdout split (and so the result) is the same at every rank count;
+# offsets are undone in predictions; cold-start items and users and never-seen
+# ids are predicted from the offsets they have; early stopping keeps the best
+# model.  Checked against numpy (tests/check_accuracy.py).
+source "$(dirname "$0")/lib.sh"
+CA="$PYTHON $TESTS_DIR/check_accuracy.py"
+
+# --- generated data without rounding: noise level 0.5 -----------------------
+run 2 generate -o "$WORK/g.h5" --items 400 --users 300 --missing 0.7 --noise 0.5 --no-round --seed 3
+for np in 1 3; do
+    run "$np" train "$WORK/g.h5" -o "$WORK/m$np.h5" --holdout 0.2 -k 8 -T 150 --print-every 50
+    check "holdout training at $np ranks" all_ranks_exited "$np" 0
+    grep "^holdout:" "$OUT" > "$WORK/split$np.txt"
+    awk '/best validation RMSE/ {for (i = 1; i <= NF; i++) if ($i == "RMSE" && $(i-1) == "validation") print $(i+1)}' "$OUT" > "$WORK/val$np.txt"
+done
+check "the holdout split is the same at 1 and 3 ranks" cmp -s "$WORK/split1.txt" "$WORK/split3.txt"
+check "validation RMSE is the same at 1 and 3 ranks" cmp -s "$WORK/val1.txt" "$WORK/val3.txt"
+val=$(cat "$WORK/val1.txt")
+check "validation RMSE $val approaches the noise level 0.5 (< 0.6)" \
+    "$PYTHON" -c "import sys; assert 0.45 < float(sys.argv[1]) < 0.6" "$val"
+check "progress table has validation columns" grep -q "val_rmse *val_mae" "$OUT"
+
+# --- offsets undone; cold start; ids training never saw ------------------------
+$CA shift "$WORK/g.h5" "$WORK/s.h5" 3.0
+$CA coldsplit "$WORK/s.h5" "$WORK/train.h5" "$WORK/test.h5"
+for np in 1 2 3; do
+    run "$np" train "$WORK/train.h5" -o "$WORK/c$np.h5" --test "$WORK/test.h5" -k 8 -T 100 --print-every 0
+    check "train with --test at $np ranks ($RANK_RCS) $(head -c 300 "$ERR")" all_ranks_exited "$np" 0
+    check "--test reports unseen ids at $np ranks" grep -q "3 with an item and 2 with a user not in training" "$OUT"
+    run "$np" predict "$WORK/c$np.h5" "$WORK/test.h5" -o "$WORK/p$np.h5" --pairs
+    check "predict --pairs at $np ranks" all_ranks_exited "$np" 0
+    check "predictions at $np ranks = clip(mu + item_bias + x.w + b), offsets for cold and unseen" \
+        $CA pairs "$WORK/c$np.h5" "$WORK/test.h5" "$WORK/p$np.h5"
+done
+check "items and users without training ratings have zero features and biases" $CA cold "$WORK/c2.h5"
+check "the model learned a mean near 3" "$PYTHON" -c "
+import h5py, sys; mu = h5py.File(sys.argv[1])['model/mu'][()]; assert 2.8 < mu < 3.2, mu" "$WORK/c2.h5"
+check "validation RMSE printed by train = RMSE of the saved model on the test file" "$PYTHON" -c "
+import h5py, sys
+a, p = h5py.File(sys.argv[1]).attrs, h5py.File(sys.argv[2]).attrs
+assert abs(a['best_val_rmse'] - p['rmse']) < 1e-9, (a['best_val_rmse'], p['rmse'])" "$WORK/c2.h5" "$WORK/p2.h5"
+
+# --- early stopping keeps the best model --------------------------------------
+run 2 train "$WORK/train.h5" -o "$WORK/e.h5" --test "$WORK/test.h5" -k 64 --lambda 0 --reg plain \
+    --lambda-bias 0 --learning-rate 0.05 -T 400 --eval-every 5 --patience 3 --metrics "$WORK/e.json"
+check "early-stopping run" all_ranks_exited 2 0
+check "the run says it stopped early" grep -q "stopped early" "$OUT"
+run 2 predict "$WORK/e.h5" "$WORK/test.h5" -o "$WORK/pe.h5" --pairs
+check "the saved model is the best one, not the last" $CA best "$WORK/e.json" "$WORK/e.h5" "$WORK/test.h5" "$WORK/pe.h5"
+# a restart of an early-stopping run continues the same way
+run 2 train "$WORK/train.h5" -o "$WORK/e1.h5" --test "$WORK/test.h5" -k 64 --lambda 0 --reg plain \
+    --lambda-bias 0 --learning-rate 0.05 -T 12 --eval-every 5 --patience 3 --checkpoint "$WORK/eck.h5"
+run 3 train "$WORK/train.h5" -o "$WORK/e2.h5" -T 400 --restart "$WORK/eck.h5"
+check "restart with validation (3 ranks)" all_ranks_exited 3 0
+check "restarted early-stopping run saves the same best model (1e-10)" \
+    "$PYTHON" "$TESTS_DIR/check_model.py" "$WORK/e2.h5" "$WORK/e.h5" /model 1e-10
+finish

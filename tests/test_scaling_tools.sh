@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# tools/scaling and tools/plot-metrics on tiny problems: one metrics file per
+# configuration with the right rank and thread counts; the CSV's numbers equal
+# the ones recomputed independently from the metrics files (median time per
+# iteration, speedup, efficiency, time split, peak RSS); weak-scaling data are
+# sized per rank by the documented formula; the runs are real (their models
+# agree across thread counts bitwise and across rank counts to 1e-10); every
+# plot is a complete PNG; usage errors exit 2.  Skipped (exit 77) without
+# matplotlib.
+source "$(dirname "$0")/lib.sh"
+REPO=$(cd "$TESTS_DIR/.." && pwd)
+SCALING=$REPO/tools/scaling
+PLOT=$REPO/tools/plot-metrics
+SC="$PYTHON $TESTS_DIR/slurm_checks.py"
+CM="$PYTHON $TESTS_DIR/check_model.py"
+export MPIEXEC
+if ! "$PYTHON" -c "import matplotlib" 2>/dev/null; then
+    echo "SKIPPED: matplotlib not installed (apt-get install python3-matplotlib)"
+    exit 77
+fi
+
+run 2 generate -o "$WORK/g.h5" --items 1200 --users 300 --missing 0.8 --seed 5
+check "generate the data" all_ranks_exited 2 0
+
+# --- strong ------------------------------------------------------------------
+S=$WORK/strong
+timeout 300 "$SCALING" strong --ratings "$WORK/g.h5" --ranks 1,2 --threads 1,2 --out "$S" \
+    --iterations 6 --keep-models --timeout 60 -- -k 8 >"$WORK/strong.txt" 2>&1
+rc=$?
+check "scaling strong exits 0 ($rc): $(tail -n 3 "$WORK/strong.txt")" [ "$rc" -eq 0 ]
+check "strong: one metrics file per configuration, right ranks/threads/nnz" \
+    $SC metrics "$S" strong "$WORK/g.h5" 6 1:1 2:1 1:2 2:2
+check "strong: CSV numbers equal the metrics files'" $SC csv "$S/scaling.csv" "$S"/strong_r*_t*.json
+check "strong: a log per configuration" [ "$(ls "$S"/strong_r*_t*.log | wc -l)" -eq 4 ]
+check "strong: the 2 x 2 run on $(nproc) cores is marked oversubscribed" \
+    "$PYTHON" -c "import csv,sys,os
+rows = {(r['ranks'], r['threads']): r['oversubscribed'] for r in csv.DictReader(open(sys.argv[1]))}
+over = lambda r, t: '1' if r * t > os.cpu_count() else '0'
+assert all(rows[(str(r), str(t))] == over(r, t) for r in (1, 2) for t in (1, 2)), rows" "$S/scaling.csv"
+check "strong: speedup, efficiency and time-split plots are PNGs" \
+    $SC png "$S/strong_speedup.png" "$S/strong_efficiency.png" "$S/strong_time_split.png"
+check "strong: 1 rank, 2 threads = 1 thread bitwise" $CM "$S/model_r1_t2.h5" "$S/model_r1_t1.h5" /model 0
+check "strong: 2 ranks, 2 threads = 1 thread bitwise" $CM "$S/model_r2_t2.h5" "$S/model_r2_t1.h5" /model 0
+check "strong: 2 ranks = 1 rank to 1e-10" $CM "$S/model_r2_t1.h5" "$S/model_r1_t1.h5" /model 1e-10
+run 2 train "$WORK/g.h5" -o "$WORK/direct.h5" -k 8 -T 6 --print-every 0
+check "strong: the 2-rank model equals a direct mpirun run bitwise" \
+    $CM "$S/model_r2_t1.h5" "$WORK/direct.h5" /model 0
+
+# --- weak --------------------------------------------------------------------
+W=$WORK/weak
+timeout 300 "$SCALING" weak --ratings-per-rank 6000 --users 250 --missing 0.7 --seed 3 \
+    --ranks 1,2 --threads 1 --out "$W" --iterations 5 --timeout 60 -- -k 4 >"$WORK/weak.txt" 2>&1
+rc=$?
+check "scaling weak exits 0 ($rc): $(tail -n 3 "$WORK/weak.txt")" [ "$rc" -eq 0 ]
+check "weak: one metrics file per configuration" $SC metrics "$W" weak - 5 1:1 2:1
+check "weak: data sized per rank (items = ceil(6000 R / (250 x 0.3)))" $SC weak "$W" 6000 250 0.7 1:1 2:1
+check "weak: CSV numbers equal the metrics files'" $SC csv "$W/scaling.csv" "$W"/weak_r*_t*.json
+check "weak: plots are PNGs" $SC png "$W/weak_speedup.png" "$W/weak_efficiency.png" "$W/weak_time_split.png"
+check "weak: generated data removed (no --keep-data)" [ -z "$(ls "$W"/data/*.h5 2>/dev/null)" ]
+
+# --- gather -------------------------------------------------------------------
+G=$WORK/gathered
+"$SCALING" gather "$S" "$W" --out "$G" >"$WORK/gather.txt" 2>&1
+rc=$?
+check "scaling gather exits 0 ($rc): $(tail -n 2 "$WORK/gather.txt")" [ "$rc" -eq 0 ]
+check "gather: CSV has both studies and matches the metrics files" \
+    $SC csv "$G/scaling.csv" "$S"/strong_r*_t*.json "$W"/weak_r*_t*.json
+check "gather: plots for both kinds are PNGs" $SC png "$G"/strong_*.png "$G"/weak_*.png
+check "gather: six plots" [ "$(ls "$G"/*.png | wc -l)" -eq 6 ]
+
+# --- plot-metrics ----------------------------------------------------------------
+"$PLOT" "$S/strong_r1_t1.json" "$S/strong_r2_t1.json" -o "$WORK/curves.png" >/dev/null 2>&1
+check "plot-metrics writes a PNG" $SC png "$WORK/curves.png"
+"$PLOT" "$WORK/none.json" -o "$WORK/x.png" >/dev/null 2>"$WORK/pm.err"
+check "plot-metrics: a missing file exits 1" [ $? -eq 1 ]
+check "... and names it" grep -q "none.json" "$WORK/pm.err"
+check "plot-metrics: no -o exits 2" bash -c "'$PLOT' '$S/strong_r1_t1.json' >/dev/null 2>&1; [ \$? -eq 2 ]"
+check "plot-metrics --help" bash -c "'$PLOT' --help | grep -q 'cost and train RMSE'"
+
+# --- usage errors ----------------------------------------------------------------
+check "scaling --help" bash -c "'$SCALING' --help | grep -q strong"
+check "scaling strong --help" bash -c "'$SCALING' strong --help | grep -q -- --ratings"
+"$SCALING" >/dev/null 2>&1
+check "scaling without a command exits 2" [ $? -eq 2 ]
+"$SCALING" strong --ranks 1 --out "$WORK/x" >/dev/null 2>&1
+check "scaling strong without --ratings exits 2" [ $? -eq 2 ]
+"$SCALING" strong --ratings "$WORK/nope.h5" --ranks 1 --out "$WORK/x" >/dev/null 2>"$WORK/e.txt"
+check "scaling strong with a missing ratings file exits 2 naming it" \
+    bash -c "[ $? -eq 2 ] && grep -q nope.h5 '$WORK/e.txt'"
+"$SCALING" strong --ratings "$WORK/g.h5" --ranks 1,x --out "$WORK/x" >/dev/null 2>&1
+check "scaling strong with a bad rank list exits 2" [ $? -eq 2 ]
+COFI=/nonexistent "$SCALING" strong --ratings "$WORK/g.h5" --ranks 1 --out "$WORK/x" >/dev/null 2>"$WORK/e.txt"
+check "scaling without cofi exits 2 and says how to point at it" \
+    bash -c "[ $? -eq 2 ] && grep -q -- --cofi '$WORK/e.txt'"
+"$SCALING" gather "$WORK/empty-nothing" >/dev/null 2>&1
+check "scaling gather of nothing exits 1" [ $? -eq 1 ]
+finish
