@@ -386,12 +386,14 @@ int cofi_trainer_run(cofi_trainer *tr)
             break;
         }
         if (o->max_time > 0) {
-            /* Stop while there is room for three more iterations and twice
-             * the checkpoint time.  The first interval includes start-up, so
-             * it does not count as an iteration's time. */
+            /* Stop while there is room for three more iterations, twice the
+             * slowest checkpoint and 2% of the budget for the machine's noise.
+             * The first interval includes start-up, so it does not count as
+             * an iteration's time. */
             if (tr->t > first_step + 1 && mean_time - prev_mean > slowest)
                 slowest = mean_time - prev_mean;
-            if (mean_time + 3 * slowest + 2 * tail[SLOT_CKPT] / c->size + 0.01 >= o->max_time &&
+            double reserve = 3 * slowest + 2 * tail[SLOT_CKPT] / c->size + 0.02 * o->max_time;
+            if (mean_time + reserve >= o->max_time &&
                 tr->t < o->iterations) {
                 tr->stop = COFI_STOP_TIME;
                 break;
