@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# tools/crossval: k-fold cross-validation through cofi.  The folds partition
+# the ratings, the test files hold only their own ids, each fold's RMSE is the
+# RMSE of the model's predictions recomputed here in numpy, and the summary is
+# their mean and sample standard deviation.
+source "$(dirname "$0")/lib.sh"
+run 2 generate -o "$WORK/g.h5" --items 200 --users 150 --missing 0.6 --noise 0.5 --no-round --seed 5
+COFI="$COFI" MPIEXEC="$MPIEXEC" "$PYTHON" "$TESTS_DIR/../tools/crossval" "$WORK/g.h5" --folds 3 \
+    --ranks 2 --workdir "$WORK/cv" -- -k 8 -T 60 > "$WORK/cv.txt" 2>&1
+check "crossval runs: $(tail -3 "$WORK/cv.txt")" [ $? -eq 0 ]
+check "crossval results are consistent with its files" "$PYTHON" - "$WORK" <<'PY'
+import re, sys, h5py, numpy as np
+w = sys.argv[1]
+txt = open(w + "/cv.txt").read()
+folds = [float(x) for x in re.findall(r"^fold \d/3: RMSE (\S+)", txt, re.M)]
+mean, sd = map(float, re.search(r"RMSE (\S+) \+- (\S+),", txt).groups())
+assert len(folds) == 3, txt
+assert abs(mean - np.mean(folds)) < 1e-4 and abs(sd - np.std(folds, ddof=1)) < 1e-4, (mean, sd, folds)
+total = h5py.File(w + "/g.h5").attrs["nnz"]
+n = 0
+for f in range(3):
+    tr, te = h5py.File(f"{w}/cv/train{f}.h5"), h5py.File(f"{w}/cv/test{f}.h5")
+    n += te.attrs["nnz"]
+    assert tr.attrs["nnz"] + te.attrs["nnz"] == total
+    # RMSE of the saved model on the test fold, recomputed from the files
+    m = h5py.File(f"{w}/cv/model{f}.h5")
+    mi = {s: i for i, s in enumerate(m["items/id"][:])}
+    mu_ = {s: j for j, s in enumerate(m["users/id"][:])}
+    ip, us, y = te["ratings/indptr"][:], te["ratings/user"][:], te["ratings/rating"][:]
+    it = np.repeat(np.arange(len(ip) - 1), np.diff(ip))
+    X, W, b, mu, ib = (m["model/" + k][()] for k in ("X", "W", "b", "mu", "item_bias"))
+    pred = []
+    for i, j in zip(te["items/id"][:][it], te["users/id"][:][us]):
+        p = mu + (ib[mi[i]] if i in mi else 0) + (b[mu_[j]] if j in mu_ else 0)
+        if i in mi and j in mu_:
+            p += X[mi[i]] @ W[mu_[j]]
+        pred.append(min(max(p, m.attrs["clip_min"]), m.attrs["clip_max"]))
+    r = np.sqrt(np.mean((np.array(pred) - y) ** 2))
+    assert abs(r - folds[f]) < 1e-4, (f, r, folds[f])
+assert n == total, "folds partition the ratings"
+assert 0.45 < mean < 0.8, mean
+print("crossval consistent:", folds, mean, sd)
+PY
+finish
