@@ -29,11 +29,6 @@ int cofi_bias_mode_parse(const char *s, enum cofi_bias_mode *m)
     return cofi_error(COFI_ERR_USAGE, "--item-bias must be zero, mean or learned, got '%s'", s);
 }
 
-static const char *comm_mode_name(enum cofi_comm_mode m)
-{
-    return m == COFI_COMM_OVERLAP ? "overlap" : "allreduce";
-}
-
 int cofi_write_run_attrs(cofi_h5 *f, const cofi_trainer *tr, const cofi_provenance *p)
 {
     const cofi_train_opts *o = &tr->opts;
@@ -69,7 +64,8 @@ int cofi_write_run_attrs(cofi_h5 *f, const cofi_trainer *tr, const cofi_provenan
         const char *name;
         const char *v;
     } strs[] = {{"optimizer", cofi_optim_name(o->optim.kind)},
-                {"comm", comm_mode_name(o->comm_mode)},
+                {"comm", cofi_comm_mode_name(o->comm_mode)},
+                {"precision", o->precision_single ? "single" : "double"},
                 {"mu_mode", cofi_mu_mode_name(o->mu_mode)},
                 {"item_bias_mode", cofi_bias_mode_name(o->item_bias)},
                 {"clip_mode", cofi_clip_mode_name(o->clip_mode)},
@@ -113,6 +109,8 @@ int cofi_checkpoint_write(const cofi_comm *c, const char *path, const cofi_train
     const cofi_model *M = tr->M;
     const int root = c->rank == 0;
     const cofi_idx nu_root = root ? M->n_users : 0;
+    const int sharded = tr->opts.comm_mode == COFI_COMM_SHARDED;
+    const cofi_idx ws_rows = sharded || root ? tr->w1 - tr->w0 : 0;
     cofi_h5 f;
     COFI_TRY(cofi_h5_create(c, path, &f));
     int rc = cofi_write_model(&f, M, ids);
@@ -122,8 +120,10 @@ int cofi_checkpoint_write(const cofi_comm *c, const char *path, const cofi_train
     for (int s = 0; s < cofi_optim_nstate(tr->opts.optim.kind) && !rc; s++) {
         rc = cofi_h5_write_val(&f, opt_x[s], M->n_items, M->k, M->item_begin, M->n_local,
                                tr->state_X[s], M->ld);
-        if (!rc) rc = cofi_h5_write_val(&f, opt_w[s], M->n_users, M->k, 0, nu_root, tr->state_W[s], M->ld);
-        if (!rc) rc = cofi_h5_write_val(&f, opt_b[s], M->n_users, 0, 0, nu_root, tr->state_b[s], 1);
+        /* W's and b's state: rows [w0, w1) here (a shard with --comm sharded,
+         * else every row, written once by rank 0) */
+        if (!rc) rc = cofi_h5_write_val(&f, opt_w[s], M->n_users, M->k, tr->w0, ws_rows, tr->state_W[s], M->ld);
+        if (!rc) rc = cofi_h5_write_val(&f, opt_b[s], M->n_users, 0, tr->w0, ws_rows, tr->state_b[s], 1);
         if (!rc) rc = cofi_h5_write_val(&f, opt_ib[s], M->n_items, 0, M->item_begin, M->n_local,
                                         tr->state_ib[s], 1);
     }
@@ -191,7 +191,10 @@ static int get_checkpoint_attrs(cofi_h5 *f, cofi_checkpoint_info *info)
     if (cofi_optim_parse(buf, &o->optim.kind) != COFI_OK)
         return cofi_error(COFI_ERR_FORMAT, "'%s': unknown optimizer '%s'", f->path, buf);
     COFI_TRY(cofi_h5_attr_get_str(f, "/", "comm", buf, sizeof buf));
-    o->comm_mode = strcmp(buf, "overlap") == 0 ? COFI_COMM_OVERLAP : COFI_COMM_ALLREDUCE;
+    if (cofi_comm_mode_parse(buf, &o->comm_mode) != COFI_OK)
+        return cofi_error(COFI_ERR_FORMAT, "'%s': unknown comm mode '%s'", f->path, buf);
+    COFI_TRY(cofi_h5_attr_get_str(f, "/", "precision", buf, sizeof buf));
+    o->precision_single = strcmp(buf, "single") == 0;
     COFI_TRY(get_str_enum(f, "mu_mode", mu_names, 2, &e));
     o->mu_mode = (enum cofi_mu_mode)e;
     COFI_TRY(get_str_enum(f, "item_bias_mode", bias_names, 3, &e));
@@ -225,8 +228,8 @@ int cofi_checkpoint_read_state(const cofi_comm *c, const char *path, cofi_traine
     int rc = get_checkpoint_attrs(&f, &info);
     for (int s = 0; s < cofi_optim_nstate(tr->opts.optim.kind) && !rc; s++) {
         rc = cofi_h5_read_val(&f, opt_x[s], M->item_begin, M->n_local, M->k, tr->state_X[s], M->ld);
-        if (!rc) rc = cofi_h5_read_val(&f, opt_w[s], 0, M->n_users, M->k, tr->state_W[s], M->ld);
-        if (!rc) rc = cofi_h5_read_val(&f, opt_b[s], 0, M->n_users, 0, tr->state_b[s], 1);
+        if (!rc) rc = cofi_h5_read_val(&f, opt_w[s], tr->w0, tr->w1 - tr->w0, M->k, tr->state_W[s], M->ld);
+        if (!rc) rc = cofi_h5_read_val(&f, opt_b[s], tr->w0, tr->w1 - tr->w0, 0, tr->state_b[s], 1);
         if (!rc) rc = cofi_h5_read_val(&f, opt_ib[s], M->item_begin, M->n_local, 0, tr->state_ib[s], 1);
     }
     cofi_idx h = info.step;

@@ -57,5 +57,6 @@ int cofi_cmd_convert(const cofi_comm *c, int argc, char **argv);
 int cofi_cmd_train(const cofi_comm *c, int argc, char **argv);
 int cofi_cmd_predict(const cofi_comm *c, int argc, char **argv);
 int cofi_cmd_recommend(const cofi_comm *c, int argc, char **argv);
+int cofi_cmd_bench(const cofi_comm *c, int argc, char **argv);
 
 #endif

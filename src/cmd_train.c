@@ -74,8 +74,14 @@ static const char help[] =
     "      --print-every N       a progress row every N iterations (default 10; 0: none)\n"
     "      --metrics FILE.json   record configuration, per-iteration times and metrics, the\n"
     "                            time split per rank, bytes communicated and peak memory\n"
-    "      --comm MODE           allreduce (default) or overlap (nonblocking allreduce\n"
-    "                            overlapped with the update of X); same results\n"
+    "      --comm MODE           allreduce (default); overlap (nonblocking allreduce\n"
+    "                            overlapped with the update of X, same results); sharded\n"
+    "                            (reduce-scatter, Adam on this rank's 1/P of W and b,\n"
+    "                            allgather: the allreduce's traffic, 1/P of its update\n"
+    "                            work and optimizer state; equal up to round-off)\n"
+    "      --precision P         double (default) or single: ratings, residuals and the\n"
+    "                            communicated gradients in float (half the traffic);\n"
+    "                            parameters and optimizer state stay double\n"
     "      --threads N           OpenMP threads per rank (default OMP_NUM_THREADS)\n"
     "  -h, --help                this text\n"
     "\n"
@@ -87,7 +93,7 @@ static const char help[] =
 /* Options that change the result: a restart must not change them. */
 enum {
     G_K, G_LAMBDA, G_LR, G_OPT, G_B1, G_B2, G_EPS, G_SEED, G_INIT, G_REG, G_LB, G_MU, G_IB,
-    G_CLIP, G_EVAL, G_PATIENCE, G_TEST, G_HOLDOUT, G_SCALE, G_COUNT
+    G_CLIP, G_EVAL, G_PATIENCE, G_TEST, G_HOLDOUT, G_SCALE, G_PREC, G_COUNT
 };
 
 typedef struct {
@@ -216,6 +222,7 @@ static int parse_args(const cofi_cmd *cmd, int argc, char **argv, train_args *a,
         {"mu", required_argument, 0, 'm'},          {"item-bias", required_argument, 0, 'I'},
         {"lambda-bias", required_argument, 0, 'B'}, {"reg", required_argument, 0, 'g'},
         {"clip", required_argument, 0, 'L'},        {"init-scale", required_argument, 0, 'S'},
+        {"precision", required_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
     int ch;
     optind = 1;
@@ -265,9 +272,13 @@ static int parse_args(const cofi_cmd *cmd, int argc, char **argv, train_args *a,
             break;
         case 'p': rc = cli_idx(cmd, "--print-every", optarg, 0, COFI_IDX_MAX, &o->print_every); break;
         case 'c':
-            if (!strcmp(optarg, "allreduce")) o->comm_mode = COFI_COMM_ALLREDUCE;
-            else if (!strcmp(optarg, "overlap")) o->comm_mode = COFI_COMM_OVERLAP;
-            else rc = cli_usage(cmd, "--comm must be allreduce or overlap, got '%s'", optarg);
+            if (cofi_comm_mode_parse(optarg, &o->comm_mode)) rc = COFI_ERR_USAGE;
+            break;
+        case 'q':
+            if (!strcmp(optarg, "single")) o->precision_single = 1;
+            else if (!strcmp(optarg, "double")) o->precision_single = 0;
+            else rc = cli_usage(cmd, "--precision must be double or single, got '%s'", optarg);
+            a->given[G_PREC] = 1;
             break;
         case 't': rc = cli_threads(cmd, optarg); break;
         case 'C':
@@ -381,6 +392,7 @@ static int merge_restart(const cofi_cmd *cmd, train_args *a, const cofi_checkpoi
         {G_PATIENCE, o->patience == c->patience, "--patience"},
         {G_TEST, a->test && !strcmp(a->test, ci->test), "--test"},
         {G_HOLDOUT, a->holdout == ci->holdout, "--holdout"},
+        {G_PREC, o->precision_single == c->precision_single, "--precision"},
     };
     for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++)
         if (a->given[checks[i].g] && !checks[i].same)
@@ -537,6 +549,7 @@ int cofi_cmd_train(const cofi_comm *c, int argc, char **argv)
     }
     rc = cofi_read_ratings(c, a.ratings, &R, &ids);
     if (rc) return rc;
+    if (a.o.precision_single) rc = cofi_agree(c, cofi_ratings_to_single(&R));
     if (a.restart && (ci.n_items != R.n_items || ci.n_users != R.n_users))
         rc = cofi_error(COFI_ERR_FORMAT, "checkpoint '%s' is for %" PRIidx " items x %" PRIidx
                         " users; '%s' has %" PRIidx " x %" PRIidx, a.restart, ci.n_items,

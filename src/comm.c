@@ -164,6 +164,77 @@ int cofi_isum_val(const cofi_comm *c, cofi_val *buf, cofi_idx n, cofi_pending *p
     return COFI_OK;
 }
 
+int cofi_sum_float(const cofi_comm *c, float *buf, cofi_idx n)
+{
+    return allreduce_chunked(c, buf, n, MPI_FLOAT, sizeof *buf, MPI_SUM);
+}
+
+int cofi_isum_float(const cofi_comm *c, float *buf, cofi_idx n, cofi_pending *p)
+{
+    if (n > INT_MAX)
+        return cofi_error(COFI_ERR_VALUE, "reduction of %" PRIidx " values is too large for "
+                          "one nonblocking call; use --comm allreduce", n);
+    if (MPI_Iallreduce(MPI_IN_PLACE, buf, (int)n, MPI_FLOAT, MPI_SUM, c->comm, &p->req) !=
+        MPI_SUCCESS)
+        return cofi_error(COFI_ERR_MPI, "MPI_Iallreduce failed");
+    p->active = 1;
+    return COFI_OK;
+}
+
+/* int counts and displacements for a per-rank block layout. */
+static int int_counts(const cofi_comm *c, const cofi_idx *counts, int *ic, int *id)
+{
+    cofi_idx off = 0;
+    for (int r = 0; r < c->size; r++) {
+        if (counts[r] > INT_MAX || off > INT_MAX)
+            return cofi_error(COFI_ERR_VALUE, "a reduce-scatter block of %" PRIidx " values is "
+                              "too large; use --comm allreduce", counts[r]);
+        ic[r] = (int)counts[r];
+        id[r] = (int)off;
+        off += counts[r];
+    }
+    return COFI_OK;
+}
+
+static int reduce_scatter(const cofi_comm *c, const void *send, void *recv, const cofi_idx *counts,
+                          MPI_Datatype t)
+{
+    int *ic = cofi_malloc((size_t)c->size, sizeof *ic, "counts");
+    int *id = cofi_malloc((size_t)c->size, sizeof *id, "counts");
+    int rc = ic && id ? int_counts(c, counts, ic, id) : COFI_ERR_NOMEM;
+    if (!rc && MPI_Reduce_scatter(send, recv, ic, t, MPI_SUM, c->comm) != MPI_SUCCESS)
+        rc = cofi_error(COFI_ERR_MPI, "MPI_Reduce_scatter failed");
+    cofi_free(ic);
+    cofi_free(id);
+    return rc;
+}
+
+int cofi_reduce_scatter_val(const cofi_comm *c, const cofi_val *send, cofi_val *recv,
+                            const cofi_idx *counts)
+{
+    return reduce_scatter(c, send, recv, counts, COFI_MPI_VAL);
+}
+
+int cofi_reduce_scatter_float(const cofi_comm *c, const float *send, float *recv,
+                              const cofi_idx *counts)
+{
+    return reduce_scatter(c, send, recv, counts, MPI_FLOAT);
+}
+
+int cofi_allgather_blocks(const cofi_comm *c, const cofi_val *mine, cofi_val *all,
+                          const cofi_idx *counts)
+{
+    int *ic = cofi_malloc((size_t)c->size, sizeof *ic, "counts");
+    int *id = cofi_malloc((size_t)c->size, sizeof *id, "counts");
+    int rc = ic && id ? int_counts(c, counts, ic, id) : COFI_ERR_NOMEM;
+    if (!rc && MPI_Allgatherv(mine, ic[c->rank], COFI_MPI_VAL, all, ic, id, COFI_MPI_VAL,
+                              c->comm) != MPI_SUCCESS)
+        rc = cofi_error(COFI_ERR_MPI, "MPI_Allgatherv failed");
+    cofi_free(ic);
+    cofi_free(id);
+    return rc;
+}
+
 int cofi_wait(cofi_pending *p)
 {
     if (!p->active) return COFI_OK;

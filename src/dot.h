@@ -1,27 +1,36 @@
-/* dot.h - the padded-row dot product shared by the kernels (private). */
+/* dot.h - the padded-row dot product and axpy shared by the kernels
+ * (private).  ld is a multiple of 8 and rows are 64-byte aligned. */
 #ifndef COFI_DOT_H
 #define COFI_DOT_H
 
-#include "cofi/types.h"
+#include "simd.h"
 
-/* Dot product of two padded rows (ld a multiple of 8) with eight independent
- * accumulators and explicit FMAs: vectorizes without -ffast-math, and the
- * rounding depends only on ld, never on threads, blocking or call site. */
-static inline cofi_val cofi_dot_padded(const cofi_val *restrict a, const cofi_val *restrict b,
-                                       cofi_idx ld)
+/* Four vector accumulators, chunk c of the row going to accumulator c % 4,
+ * combined as (a0 + a1) + (a2 + a3), then the lanes: the rounding depends
+ * only on ld, never on threads, blocking or the call site. */
+static inline __attribute__((always_inline)) cofi_val
+cofi_dot_padded(const cofi_val *restrict a, const cofi_val *restrict b, cofi_idx ld)
 {
-    cofi_val s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
-    for (cofi_idx f = 0; f < ld; f += 8) {
-        s0 = COFI_FMA(a[f], b[f], s0);
-        s1 = COFI_FMA(a[f + 1], b[f + 1], s1);
-        s2 = COFI_FMA(a[f + 2], b[f + 2], s2);
-        s3 = COFI_FMA(a[f + 3], b[f + 3], s3);
-        s4 = COFI_FMA(a[f + 4], b[f + 4], s4);
-        s5 = COFI_FMA(a[f + 5], b[f + 5], s5);
-        s6 = COFI_FMA(a[f + 6], b[f + 6], s6);
-        s7 = COFI_FMA(a[f + 7], b[f + 7], s7);
+    cofi_vd s0 = vd_zero(), s1 = vd_zero(), s2 = vd_zero(), s3 = vd_zero();
+    cofi_idx f = 0;
+    for (; f + 4 * COFI_VW <= ld; f += 4 * COFI_VW) {
+        s0 = vd_fma(vd_load(a + f), vd_load(b + f), s0);
+        s1 = vd_fma(vd_load(a + f + COFI_VW), vd_load(b + f + COFI_VW), s1);
+        s2 = vd_fma(vd_load(a + f + 2 * COFI_VW), vd_load(b + f + 2 * COFI_VW), s2);
+        s3 = vd_fma(vd_load(a + f + 3 * COFI_VW), vd_load(b + f + 3 * COFI_VW), s3);
     }
-    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
+    if (f < ld) s0 = vd_fma(vd_load(a + f), vd_load(b + f), s0), f += COFI_VW;
+    if (f < ld) s1 = vd_fma(vd_load(a + f), vd_load(b + f), s1), f += COFI_VW;
+    if (f < ld) s2 = vd_fma(vd_load(a + f), vd_load(b + f), s2), f += COFI_VW;
+    return vd_sum(vd_add(vd_add(s0, s1), vd_add(s2, s3)));
+}
+
+/* y += a x over a padded row. */
+static inline __attribute__((always_inline)) void
+cofi_axpy_padded(cofi_val *restrict y, cofi_val a, const cofi_val *restrict x, cofi_idx ld)
+{
+    const cofi_vd va = vd_set1(a);
+    for (cofi_idx f = 0; f < ld; f += COFI_VW) vd_store(y + f, vd_fma(va, vd_load(x + f), vd_load(y + f)));
 }
 
 /* The model's prediction for local item i and user j. */

@@ -6,23 +6,19 @@
 #include <math.h>
 #include <string.h>
 
-static inline void axpy_padded(cofi_val *restrict y, cofi_val a, const cofi_val *restrict x,
-                               cofi_idx ld)
-{
-    for (cofi_idx f = 0; f < ld; f++) y[f] = COFI_FMA(a, x[f], y[f]);
-}
-
 static cofi_idx n_blocks(cofi_idx rows, cofi_idx bs) { return (rows + bs - 1) / bs; }
 
-int cofi_kernel_ws_alloc(cofi_kernel_ws *ws, const cofi_ratings *R)
+int cofi_kernel_ws_alloc(cofi_kernel_ws *ws, const cofi_ratings *R, int single)
 {
     memset(ws, 0, sizeof *ws);
     cofi_idx nb = n_blocks(R->n_local, COFI_ITEM_BLOCK);
     cofi_idx nu = n_blocks(R->n_users, COFI_USER_BLOCK);
     ws->n_partial = COFI_NSUMS * (nb > nu ? nb : nu) + COFI_NSUMS;
-    ws->resid = cofi_malloc((size_t)R->nnz_local, sizeof *ws->resid, "residuals");
+    size_t n = (size_t)(R->nnz_local > 0 ? R->nnz_local : 1);
+    if (single) ws->resid32 = cofi_malloc(n, sizeof *ws->resid32, "residuals");
+    else ws->resid = cofi_malloc(n, sizeof *ws->resid, "residuals");
     ws->partial = cofi_malloc((size_t)ws->n_partial, sizeof *ws->partial, "partial sums");
-    if (!ws->resid || !ws->partial) {
+    if ((!ws->resid && !ws->resid32) || !ws->partial) {
         cofi_kernel_ws_free(ws);
         return COFI_ERR_NOMEM;
     }
@@ -32,18 +28,25 @@ int cofi_kernel_ws_alloc(cofi_kernel_ws *ws, const cofi_ratings *R)
 void cofi_kernel_ws_free(cofi_kernel_ws *ws)
 {
     cofi_free(ws->resid);
+    cofi_free(ws->resid32);
     cofi_free(ws->partial);
     memset(ws, 0, sizeof *ws);
 }
 
-/* Item pass: residuals and the sums per block; gX and gib when asked. */
-static void item_pass(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_params *p,
-                      cofi_kernel_ws *ws, cofi_val *gX, cofi_val *gib)
+/* Item pass: residuals and the sums per block; gX and gib when asked.
+ * rf: ratings in float; ef: residuals in float (both constants after
+ * inlining, so each combination compiles to its own loop). */
+static inline __attribute__((always_inline)) void
+item_pass_impl(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_params *p,
+               cofi_kernel_ws *ws, cofi_val *gX, cofi_val *gib, const int rf, const int ef)
 {
     const cofi_idx ld = M->ld, nb = n_blocks(R->n_local, COFI_ITEM_BLOCK);
     const cofi_val *X = M->X, *W = M->W, *b = M->b;
     const cofi_val lo = M->clip_lo, hi = M->clip_hi;
     cofi_val *E = ws->resid, *part = ws->partial;
+    float *E32 = ws->resid32;
+    const float *y32 = R->rating32;
+    const cofi_val *y64 = R->rating64;
 #pragma omp for schedule(dynamic, 1)
     for (cofi_idx blk = 0; blk < nb; blk++) {
         cofi_idx i0 = blk * COFI_ITEM_BLOCK;
@@ -58,19 +61,20 @@ static void item_pass(const cofi_ratings *R, const cofi_model *M, const cofi_ker
             for (cofi_idx r = R->indptr[i]; r < R->indptr[i + 1]; r++) {
                 const cofi_idx j = R->user[r];
                 const cofi_val *w = W + j * ld;
-                const cofi_val y = R->rating[r];
+                const cofi_val y = rf ? (cofi_val)y32[r] : y64[r];
                 const cofi_val yhat = cofi_dot_padded(x, w, ld) + b[j] + base;
                 const cofi_val e = yhat - y;
                 const cofi_val ec = (yhat < lo ? lo : yhat > hi ? hi : yhat) - y;
-                E[r] = e;
+                if (ef) E32[r] = (float)e;
+                else E[r] = e;
                 sse = COFI_FMA(e, e, sse);
                 ssec = COFI_FMA(ec, ec, ssec);
                 saec += fabs(ec);
                 esum += e;
-                if (g) axpy_padded(g, e, w, ld);
+                if (g) cofi_axpy_padded(g, e, w, ld);
             }
             const cofi_val ri = p->weighted ? (cofi_val)(R->indptr[i + 1] - R->indptr[i]) : 1.0;
-            if (g) axpy_padded(g, p->lambda * ri, x, ld);
+            if (g) cofi_axpy_padded(g, p->lambda * ri, x, ld);
             if (gib) gib[i] = esum;
             xreg += ri * cofi_dot_padded(x, x, ld);
         }
@@ -82,6 +86,14 @@ static void item_pass(const cofi_ratings *R, const cofi_model *M, const cofi_ker
     }
 }
 
+static void item_pass(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_params *p,
+                      cofi_kernel_ws *ws, cofi_val *gX, cofi_val *gib)
+{
+    if (ws->resid32) item_pass_impl(R, M, p, ws, gX, gib, 1, 1);
+    else if (R->rating32) item_pass_impl(R, M, p, ws, gX, gib, 1, 0);
+    else item_pass_impl(R, M, p, ws, gX, gib, 0, 0);
+}
+
 static void sum_partials(const cofi_kernel_ws *ws, cofi_idx nb, cofi_val sums[COFI_NSUMS])
 {
     for (int s = 0; s < COFI_NSUMS; s++) sums[s] = 0;
@@ -90,17 +102,19 @@ static void sum_partials(const cofi_kernel_ws *ws, cofi_idx nb, cofi_val sums[CO
 }
 
 void cofi_kernel_grad(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_params *p,
-                      cofi_kernel_ws *ws, cofi_val *gX, cofi_val *gW, cofi_val *gb,
-                      cofi_val *gib, cofi_val sums[COFI_NSUMS])
+                      cofi_kernel_ws *ws, cofi_val *gX, cofi_val *gW, cofi_idx ldgw, cofi_val *gb,
+                      cofi_idx ldgb, cofi_val *gib, cofi_val sums[COFI_NSUMS])
 {
     const cofi_idx k = M->k, ld = M->ld, nu = R->n_users;
     const cofi_idx nub = n_blocks(nu, COFI_USER_BLOCK);
     const cofi_val *X = M->X, *E = ws->resid;
+    const float *E32 = ws->resid32;
 #pragma omp parallel
     {
         item_pass(R, M, p, ws, gX, gib);
         /* (implicit barrier: all residuals are known) */
-        cofi_val acc[ld];
+        /* one aligned accumulator row per thread */
+        cofi_val *acc = cofi_malloc((size_t)ld, sizeof *acc, "accumulator");
 #pragma omp for schedule(dynamic, 1)
         for (cofi_idx blk = 0; blk < nub; blk++) {
             cofi_idx j1 = (blk + 1) * COFI_USER_BLOCK < nu ? (blk + 1) * COFI_USER_BLOCK : nu;
@@ -108,14 +122,15 @@ void cofi_kernel_grad(const cofi_ratings *R, const cofi_model *M, const cofi_ker
                 cofi_val bsum = 0;
                 memset(acc, 0, (size_t)ld * sizeof acc[0]);
                 for (cofi_idx t = R->tptr[j]; t < R->tptr[j + 1]; t++) {
-                    const cofi_val e = E[R->tpos[t]];
-                    axpy_padded(acc, e, X + R->titem[t] * ld, ld);
+                    const cofi_val e = E32 ? (cofi_val)E32[R->tpos[t]] : E[R->tpos[t]];
+                    cofi_axpy_padded(acc, e, X + R->titem[t] * ld, ld);
                     bsum += e;
                 }
-                memcpy(gW + j * k, acc, (size_t)k * sizeof acc[0]);
-                gb[j] = bsum;
+                memcpy(gW + j * ldgw, acc, (size_t)k * sizeof acc[0]);
+                gb[j * ldgb] = bsum;
             }
         }
+        cofi_free(acc);
     }
     sum_partials(ws, n_blocks(R->n_local, COFI_ITEM_BLOCK), sums);
 }

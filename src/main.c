@@ -26,6 +26,7 @@ static const char help[] =
     "  train      fit X, W, b to a ratings file with Adam or gradient descent\n"
     "  predict    every user's top-K unrated items, or the dense matrix, to a file\n"
     "  recommend  print one user's best unrated items\n"
+    "  bench      time training iterations on generated data against the machine's peak\n"
     "\n"
     "'cofi COMMAND --help' describes each command.  Exit codes: 0 success, 1 error,\n"
     "2 bad command line, 75 stopped early by a signal or --max-time after writing a\n"
@@ -41,6 +42,7 @@ static const struct {
     {"train", cofi_cmd_train},
     {"predict", cofi_cmd_predict},
     {"recommend", cofi_cmd_recommend},
+    {"bench", cofi_cmd_bench},
 };
 
 int main(int argc, char **argv)

@@ -115,11 +115,12 @@ int cofi_split_holdout(cofi_ratings *R, const cofi_strings *item_ids, const cofi
             if (out[r]) {
                 val->item[v] = i;
                 val->user[v] = R->user[r];
-                val->rating[v] = R->rating[r];
+                val->rating[v] = cofi_rating(R, r);
                 v++;
             } else {
                 R->user[w] = R->user[r];
-                R->rating[w] = R->rating[r];
+                if (R->rating32) R->rating32[w] = R->rating32[r];
+                else R->rating64[w] = R->rating64[r];
                 w++;
             }
         }
@@ -130,6 +131,7 @@ int cofi_split_holdout(cofi_ratings *R, const cofi_strings *item_ids, const cofi
     cofi_free(R->tptr);
     cofi_free(R->titem);
     cofi_free(R->tpos);
-    R->tptr = R->titem = R->tpos = NULL;
+    R->tptr = NULL;
+    R->titem = R->tpos = NULL;
     return cofi_ratings_build_transpose(R);
 }

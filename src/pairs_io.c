@@ -48,7 +48,7 @@ int cofi_read_pairs(const cofi_comm *c, const char *path, const cofi_strmap *ite
             int d = gi >= 0 ? owner_of(starts, P, gi) : c->rank;
             for (cofi_idx r = T.indptr[i]; r < T.indptr[i + 1]; r++) {
                 cofi_idx u = cofi_strmap_find(users, tid.users.buf + tid.users.off[T.user[r]]);
-                rec[r] = (pair_rec){gi, u, T.rating[r], T.nnz_begin + r};
+                rec[r] = (pair_rec){gi, u, cofi_rating(&T, r), T.nnz_begin + r};
                 dest[r] = d;
                 cnt[d]++;
                 stat[1] += gi < 0;

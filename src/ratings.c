@@ -1,37 +1,78 @@
-/* ratings.c - validation and the transposed index of a rank's ratings. */
+/* ratings.c - validation, compact storage and the transposed index of a
+ * rank's ratings. */
 #include "cofi/ratings.h"
 #include "cofi/error.h"
 
 #include <math.h>
 #include <string.h>
 
-int cofi_ratings_validate(const cofi_ratings *R, const char *path)
+int cofi_ratings_validate(const cofi_ratings *R, const cofi_idx *user, const cofi_val *rating,
+                          const char *path)
 {
     /* The first bad row in item order gives the message, whatever the thread
      * count: scan serially (this runs once per file). */
     for (cofi_idx i = 0; i < R->n_local; i++) {
         cofi_idx gi = R->item_begin + i;
         for (cofi_idx r = R->indptr[i]; r < R->indptr[i + 1]; r++) {
-            cofi_idx j = R->user[r];
+            cofi_idx j = user[r];
             if (j < 0 || j >= R->n_users)
                 return cofi_error(COFI_ERR_FORMAT,
                                   "'%s': user index %" PRIidx " of item %" PRIidx
                                   " is out of range [0, %" PRIidx ")",
                                   path, j, gi, R->n_users);
-            if (r > R->indptr[i] && j <= R->user[r - 1])
+            if (r > R->indptr[i] && j <= user[r - 1])
                 return cofi_error(COFI_ERR_FORMAT,
                                   "'%s': users of item %" PRIidx " are %s (user %" PRIidx
                                   " after %" PRIidx "); ratings must be sorted by item, "
                                   "then user, with no duplicate pairs",
-                                  path, gi, j == R->user[r - 1] ? "duplicated" : "not sorted",
-                                  j, R->user[r - 1]);
-            if (!isfinite(R->rating[r]))
+                                  path, gi, j == user[r - 1] ? "duplicated" : "not sorted",
+                                  j, user[r - 1]);
+            if (!isfinite(rating[r]))
                 return cofi_error(COFI_ERR_FORMAT,
                                   "'%s': rating of item %" PRIidx " by user %" PRIidx
                                   " is %g; ratings must be finite",
-                                  path, gi, j, R->rating[r]);
+                                  path, gi, j, rating[r]);
         }
     }
+    return COFI_OK;
+}
+
+int cofi_ratings_float_exact(const cofi_val *rating, cofi_idx n)
+{
+    for (cofi_idx r = 0; r < n; r++)
+        if ((cofi_val)(float)rating[r] != rating[r]) return 0;
+    return 1;
+}
+
+int cofi_ratings_store(cofi_ratings *R, const cofi_idx *user, const cofi_val *rating, int to_float)
+{
+    const cofi_idx n = R->nnz_local;
+    if (R->n_users > COFI_LIDX_MAX || n > COFI_LIDX_MAX)
+        return cofi_error(COFI_ERR_VALUE, "%" PRIidx " users and %" PRIidx " ratings on one rank: "
+                          "at most %d of each are supported per rank; use more ranks",
+                          R->n_users, n, COFI_LIDX_MAX);
+    size_t m = (size_t)(n > 0 ? n : 1);
+    R->user = cofi_malloc(m, sizeof *R->user, "ratings");
+    if (to_float) R->rating32 = cofi_malloc(m, sizeof *R->rating32, "ratings");
+    else R->rating64 = cofi_malloc(m, sizeof *R->rating64, "ratings");
+    if (!R->user || (!R->rating32 && !R->rating64)) return COFI_ERR_NOMEM;
+    for (cofi_idx r = 0; r < n; r++) R->user[r] = (cofi_lidx)user[r];
+    if (to_float)
+        for (cofi_idx r = 0; r < n; r++) R->rating32[r] = (float)rating[r];
+    else
+        memcpy(R->rating64, rating, (size_t)n * sizeof *rating);
+    return COFI_OK;
+}
+
+int cofi_ratings_to_single(cofi_ratings *R)
+{
+    if (R->rating32) return COFI_OK;
+    R->rating32 = cofi_malloc((size_t)(R->nnz_local > 0 ? R->nnz_local : 1), sizeof *R->rating32,
+                              "ratings");
+    if (!R->rating32) return COFI_ERR_NOMEM;
+    for (cofi_idx r = 0; r < R->nnz_local; r++) R->rating32[r] = (float)R->rating64[r];
+    cofi_free(R->rating64);
+    R->rating64 = NULL;
     return COFI_OK;
 }
 
@@ -39,8 +80,8 @@ int cofi_ratings_build_transpose(cofi_ratings *R)
 {
     cofi_idx nu = R->n_users, nnz = R->nnz_local;
     R->tptr = cofi_calloc((size_t)nu + 1, sizeof *R->tptr, "user index");
-    R->titem = cofi_malloc((size_t)nnz, sizeof *R->titem, "user index");
-    R->tpos = cofi_malloc((size_t)nnz, sizeof *R->tpos, "user index");
+    R->titem = cofi_malloc((size_t)(nnz > 0 ? nnz : 1), sizeof *R->titem, "user index");
+    R->tpos = cofi_malloc((size_t)(nnz > 0 ? nnz : 1), sizeof *R->tpos, "user index");
     if (!R->tptr || !R->titem || !R->tpos) return COFI_ERR_NOMEM;
     for (cofi_idx r = 0; r < nnz; r++) R->tptr[R->user[r] + 1]++;
     for (cofi_idx j = 0; j < nu; j++) R->tptr[j + 1] += R->tptr[j];
@@ -51,27 +92,36 @@ int cofi_ratings_build_transpose(cofi_ratings *R)
     for (cofi_idx i = 0; i < R->n_local; i++)
         for (cofi_idx r = R->indptr[i]; r < R->indptr[i + 1]; r++) {
             cofi_idx t = next[R->user[r]]++;
-            R->titem[t] = i;
-            R->tpos[t] = r;
+            R->titem[t] = (cofi_lidx)i;
+            R->tpos[t] = (cofi_lidx)r;
         }
     cofi_free(next);
     return COFI_OK;
+}
+
+double cofi_ratings_bytes(const cofi_ratings *R)
+{
+    double per = sizeof *R->user + (R->rating32 ? sizeof(float) : sizeof(cofi_val)) +
+                 sizeof *R->titem + sizeof *R->tpos;
+    double rows = (double)(R->n_local + 1 + R->n_users + 1) * sizeof(cofi_idx);
+    return R->nnz_local > 0 ? per + rows / (double)R->nnz_local : per;
 }
 
 void cofi_ratings_free(cofi_ratings *R)
 {
     cofi_free(R->indptr);
     cofi_free(R->user);
-    cofi_free(R->rating);
+    cofi_free(R->rating32);
+    cofi_free(R->rating64);
     cofi_free(R->tptr);
     cofi_free(R->titem);
     cofi_free(R->tpos);
     memset(R, 0, sizeof *R);
 }
 
-int cofi_ratings_from_csr(cofi_idx n_items, cofi_idx n_users, const cofi_idx *indptr,
-                          const cofi_idx *user, const cofi_val *rating, cofi_idx item_begin,
-                          cofi_idx n_local, cofi_ratings *R)
+int cofi_ratings_from_csr_prec(cofi_idx n_items, cofi_idx n_users, const cofi_idx *indptr,
+                               const cofi_idx *user, const cofi_val *rating, cofi_idx item_begin,
+                               cofi_idx n_local, int force_float, cofi_ratings *R)
 {
     memset(R, 0, sizeof *R);
     R->n_items = n_items;
@@ -82,17 +132,23 @@ int cofi_ratings_from_csr(cofi_idx n_items, cofi_idx n_users, const cofi_idx *in
     R->nnz_begin = indptr[item_begin] - indptr[0];
     R->nnz_local = indptr[item_begin + n_local] - indptr[item_begin];
     R->indptr = cofi_malloc((size_t)n_local + 1, sizeof *R->indptr, "ratings");
-    R->user = cofi_malloc((size_t)R->nnz_local, sizeof *R->user, "ratings");
-    R->rating = cofi_malloc((size_t)R->nnz_local, sizeof *R->rating, "ratings");
-    if (!R->indptr || !R->user || !R->rating) {
-        cofi_ratings_free(R);
-        return COFI_ERR_NOMEM;
+    int rc = R->indptr ? COFI_OK : COFI_ERR_NOMEM;
+    if (!rc) {
+        for (cofi_idx i = 0; i <= n_local; i++)
+            R->indptr[i] = indptr[item_begin + i] - indptr[item_begin];
+        const cofi_val *y = rating + R->nnz_begin;
+        rc = cofi_ratings_store(R, user + R->nnz_begin, y,
+                                force_float || cofi_ratings_float_exact(rating, R->nnz));
     }
-    for (cofi_idx i = 0; i <= n_local; i++)
-        R->indptr[i] = indptr[item_begin + i] - indptr[item_begin];
-    memcpy(R->user, user + R->nnz_begin, (size_t)R->nnz_local * sizeof *R->user);
-    memcpy(R->rating, rating + R->nnz_begin, (size_t)R->nnz_local * sizeof *R->rating);
-    int rc = cofi_ratings_build_transpose(R);
+    if (!rc) rc = cofi_ratings_build_transpose(R);
     if (rc) cofi_ratings_free(R);
     return rc;
+}
+
+int cofi_ratings_from_csr(cofi_idx n_items, cofi_idx n_users, const cofi_idx *indptr,
+                          const cofi_idx *user, const cofi_val *rating, cofi_idx item_begin,
+                          cofi_idx n_local, cofi_ratings *R)
+{
+    return cofi_ratings_from_csr_prec(n_items, n_users, indptr, user, rating, item_begin, n_local,
+                                      0, R);
 }

@@ -160,27 +160,35 @@ static int read_impl(const cofi_comm *c, const char *path, int given, cofi_idx i
     R->n_local = n_local;
     R->nnz_begin = indptr[item_begin];
     R->nnz_local = indptr[item_begin + n_local] - indptr[item_begin];
-    /* What this rank will hold: CSR, transposed index, and the trainer's
-     * residuals; refuse clearly before allocating if it cannot fit. */
-    rc = cofi_mem_check((double)R->nnz_local * 5 * sizeof(cofi_idx) +
+    /* What this rank will hold (CSR, transposed index, the trainer's
+     * residuals) and the 64-bit arrays it is read through; refuse clearly
+     * before allocating if it cannot fit. */
+    cofi_idx *user = NULL;
+    cofi_val *rating = NULL;
+    rc = cofi_mem_check((double)R->nnz_local * (16 + 24) +
                         (double)(n_users + n_local) * 2 * sizeof(cofi_idx), "the ratings slice");
     if (!rc) {
         R->indptr = cofi_malloc((size_t)n_local + 1, sizeof *R->indptr, "ratings");
-        R->user = cofi_malloc((size_t)R->nnz_local, sizeof *R->user, "ratings");
-        R->rating = cofi_malloc((size_t)R->nnz_local, sizeof *R->rating, "ratings");
-        if (!R->indptr || !R->user || !R->rating) rc = COFI_ERR_NOMEM;
+        user = cofi_malloc((size_t)R->nnz_local + 1, sizeof *user, "ratings");
+        rating = cofi_malloc((size_t)R->nnz_local + 1, sizeof *rating, "ratings");
+        if (!R->indptr || !user || !rating) rc = COFI_ERR_NOMEM;
     }
     rc = cofi_agree(c, rc);
-    if (rc) goto done;
-    for (cofi_idx i = 0; i <= n_local; i++) R->indptr[i] = indptr[item_begin + i] - R->nnz_begin;
-
-    rc = cofi_h5_read_idx(&f, "/ratings/user", R->nnz_begin, R->nnz_local, R->user);
-    if (!rc) rc = cofi_h5_read_val(&f, "/ratings/rating", R->nnz_begin, R->nnz_local, 0,
-                                   R->rating, 1);
-    if (rc) goto done;
-    rc = cofi_ratings_validate(R, path);
-    if (!rc) rc = cofi_ratings_build_transpose(R);
-    rc = cofi_agree(c, rc);
+    if (!rc) {
+        for (cofi_idx i = 0; i <= n_local; i++) R->indptr[i] = indptr[item_begin + i] - R->nnz_begin;
+        rc = cofi_h5_read_idx(&f, "/ratings/user", R->nnz_begin, R->nnz_local, user);
+    }
+    if (!rc) rc = cofi_h5_read_val(&f, "/ratings/rating", R->nnz_begin, R->nnz_local, 0, rating, 1);
+    if (!rc) {
+        rc = cofi_ratings_validate(R, user, rating, path);
+        /* Ratings that are exactly floats (integer and half-star scales)
+         * are kept as floats: the same values in half the bytes. */
+        if (!rc) rc = cofi_ratings_store(R, user, rating, cofi_ratings_float_exact(rating, R->nnz_local));
+        if (!rc) rc = cofi_ratings_build_transpose(R);
+        rc = cofi_agree(c, rc);
+    }
+    cofi_free(user);
+    cofi_free(rating);
     if (rc) goto done;
 
     if (ids) {

@@ -2,6 +2,7 @@
  * validation and early stopping, progress table, and the agreed stop. */
 #include "cofi/train.h"
 #include "cofi/error.h"
+#include "cofi/partition.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -14,6 +15,8 @@ enum {
     SLOT_SSE_C,   /* clipped squared error (reported RMSE) */
     SLOT_SAE_C,   /* clipped absolute error (reported MAE) */
     SLOT_IBREG,   /* |item_bias|^2 of learned item biases */
+    SLOT_WREG,    /* sum r_j |w_j|^2 over this rank's shard of users */
+    SLOT_BREG,    /* |b|^2 over this rank's shard of users */
     SLOT_VAL_SSE, /* validation sums, on evaluation iterations */
     SLOT_VAL_SAE,
     SLOT_VAL_N,
@@ -22,6 +25,17 @@ enum {
     SLOT_CKPT,    /* slowest checkpoint write */
     N_SLOTS
 };
+
+static const char *const comm_names[COFI_COMM_MODE_COUNT] = {"allreduce", "overlap", "sharded"};
+
+const char *cofi_comm_mode_name(enum cofi_comm_mode m) { return comm_names[m]; }
+
+int cofi_comm_mode_parse(const char *s, enum cofi_comm_mode *m)
+{
+    for (int i = 0; i < COFI_COMM_MODE_COUNT; i++)
+        if (!strcmp(s, comm_names[i])) return *m = (enum cofi_comm_mode)i, COFI_OK;
+    return cofi_error(COFI_ERR_USAGE, "--comm must be allreduce, overlap or sharded, got '%s'", s);
+}
 
 cofi_train_opts cofi_train_defaults(void)
 {
@@ -81,25 +95,32 @@ int cofi_trainer_init(cofi_trainer *tr, const cofi_comm *c, const cofi_ratings *
     tr->timers = timers;
     tr->best_val = INFINITY;
     tr->best_step = -1;
-    const size_t nx = (size_t)M->n_local * (size_t)M->ld;
-    const size_t nw = (size_t)M->n_users * (size_t)M->ld;
-    const size_t nl = (size_t)M->n_local, nu = (size_t)M->n_users;
+    const cofi_idx k = M->k, nu = M->n_users;
+    const int sharded = o->comm_mode == COFI_COMM_SHARDED;
     int rc = COFI_OK;
+    tr->ushard = cofi_malloc((size_t)c->size + 1, sizeof *tr->ushard, "user shards");
+    if (!tr->ushard) rc = COFI_ERR_NOMEM;
+    else cofi_partition_even(nu, c->size, tr->ushard);
+    tr->w0 = sharded && tr->ushard ? tr->ushard[c->rank] : 0;
+    tr->w1 = sharded && tr->ushard ? tr->ushard[c->rank + 1] : nu;
+    const size_t nx = (size_t)M->n_local * (size_t)M->ld;
+    const size_t nws = (size_t)(tr->w1 - tr->w0);
+    const size_t nl = (size_t)M->n_local;
     for (int s = 0; s < cofi_optim_nstate(o->optim.kind) && !rc; s++) {
         tr->state_X[s] = cofi_calloc(nx, sizeof(cofi_val), "optimizer state for X");
-        tr->state_W[s] = cofi_calloc(nw, sizeof(cofi_val), "optimizer state for W");
-        tr->state_b[s] = cofi_calloc(nu, sizeof(cofi_val), "optimizer state");
-        tr->state_ib[s] = cofi_calloc(nl, sizeof(cofi_val), "optimizer state");
+        tr->state_W[s] = cofi_calloc(nws * (size_t)M->ld + 1, sizeof(cofi_val), "optimizer state for W");
+        tr->state_b[s] = cofi_calloc(nws + 1, sizeof(cofi_val), "optimizer state");
+        tr->state_ib[s] = cofi_calloc(nl + 1, sizeof(cofi_val), "optimizer state");
         if (!tr->state_X[s] || !tr->state_W[s] || !tr->state_b[s] || !tr->state_ib[s])
             rc = COFI_ERR_NOMEM;
     }
-    tr->buf_len = M->n_users * (M->k + 1) + N_SLOTS;
+    tr->buf_len = nu * (k + 1) + N_SLOTS;
     const size_t nh = (size_t)o->iterations + 1;
     if (!rc) {
         tr->gX = cofi_calloc(nx, sizeof(cofi_val), "gradient of X");
-        tr->gib = cofi_calloc(nl, sizeof(cofi_val), "gradient of item bias");
+        tr->gib = cofi_calloc(nl + 1, sizeof(cofi_val), "gradient of item bias");
         tr->buf = cofi_calloc((size_t)tr->buf_len, sizeof(cofi_val), "gradient of W");
-        tr->user_count = cofi_calloc(nu, sizeof(cofi_val), "user counts");
+        tr->user_count = cofi_calloc((size_t)nu, sizeof(cofi_val), "user counts");
         tr->cost = cofi_calloc(nh, sizeof(cofi_val), "history");
         tr->rmse = cofi_calloc(nh, sizeof(cofi_val), "history");
         tr->mae = cofi_calloc(nh, sizeof(cofi_val), "history");
@@ -110,16 +131,26 @@ int cofi_trainer_init(cofi_trainer *tr, const cofi_comm *c, const cofi_ratings *
             !tr->mae || !tr->val_rmse || !tr->val_mae || !tr->iter_seconds)
             rc = COFI_ERR_NOMEM;
     }
+    if (!rc && o->precision_single) {
+        tr->buf32 = cofi_calloc((size_t)(tr->buf_len + N_SLOTS), sizeof(float), "gradient buffer");
+        if (!tr->buf32) rc = COFI_ERR_NOMEM;
+    }
+    if (!rc && sharded) {
+        tr->shard = cofi_calloc((size_t)(nws * (size_t)(k + 1)) + 2 * N_SLOTS, sizeof(cofi_val),
+                                "gradient shard");
+        if (!tr->shard) rc = COFI_ERR_NOMEM;
+        if (!rc && val) rc = copy_alloc(&tr->cand, M);
+    }
     if (!rc && val) rc = copy_alloc(&tr->best, M);
-    if (!rc) rc = cofi_kernel_ws_alloc(&tr->ws, R);
+    if (!rc) rc = cofi_kernel_ws_alloc(&tr->ws, R, o->precision_single);
     rc = cofi_agree(c, rc);
     if (!rc) {
         /* Ratings per user over all ranks (weighted ridge, cold users), and
          * the number of training ratings. */
-        for (cofi_idx j = 0; j < M->n_users; j++)
+        for (cofi_idx j = 0; j < nu; j++)
             tr->user_count[j] = (cofi_val)(R->tptr[j + 1] - R->tptr[j]);
         tr->nnz_train = (cofi_val)R->nnz_local;
-        rc = cofi_sum_val(c, tr->user_count, M->n_users);
+        rc = cofi_sum_val(c, tr->user_count, nu);
         if (!rc) rc = cofi_sum_val(c, &tr->nnz_train, 1);
         for (size_t h = 0; h < nh; h++) tr->val_rmse[h] = tr->val_mae[h] = NAN;
     }
@@ -138,13 +169,18 @@ void cofi_trainer_free(cofi_trainer *tr)
     }
     cofi_val **bufs[] = {&tr->gX, &tr->gib, &tr->buf, &tr->user_count, &tr->cost, &tr->rmse,
                          &tr->mae, &tr->val_rmse, &tr->val_mae, &tr->best.X, &tr->best.W,
-                         &tr->best.b, &tr->best.item_bias};
+                         &tr->best.b, &tr->best.item_bias, &tr->cand.X, &tr->cand.W,
+                         &tr->cand.b, &tr->cand.item_bias, &tr->shard};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
         cofi_free(*bufs[i]);
         *bufs[i] = NULL;
     }
     cofi_free(tr->iter_seconds);
+    cofi_free(tr->buf32);
+    cofi_free(tr->ushard);
     tr->iter_seconds = NULL;
+    tr->buf32 = NULL;
+    tr->ushard = NULL;
     cofi_kernel_ws_free(&tr->ws);
 }
 
@@ -156,9 +192,10 @@ int cofi_trainer_prepare(cofi_trainer *tr, int zero_cold)
     /* sum and extremes of the training ratings */
     cofi_val s[1] = {0}, lo[1] = {INFINITY}, hi[1] = {-INFINITY};
     for (cofi_idx r = 0; r < R->nnz_local; r++) {
-        s[0] += R->rating[r];
-        lo[0] = fmin(lo[0], R->rating[r]);
-        hi[0] = fmax(hi[0], R->rating[r]);
+        const cofi_val y = cofi_rating(R, r);
+        s[0] += y;
+        lo[0] = fmin(lo[0], y);
+        hi[0] = fmax(hi[0], y);
     }
     COFI_TRY(cofi_sum_val(tr->comm, s, 1));
     COFI_TRY(cofi_min_val(tr->comm, lo, 1));
@@ -172,7 +209,7 @@ int cofi_trainer_prepare(cofi_trainer *tr, int zero_cold)
             M->item_bias[i] = 0;
         } else if (o->item_bias == COFI_BIAS_MEAN) {
             cofi_val sum = 0, n = (cofi_val)(R->indptr[i + 1] - R->indptr[i]);
-            for (cofi_idx r = R->indptr[i]; r < R->indptr[i + 1]; r++) sum += R->rating[r] - M->mu;
+            for (cofi_idx r = R->indptr[i]; r < R->indptr[i + 1]; r++) sum += cofi_rating(R, r) - M->mu;
             M->item_bias[i] = n + o->lambda_bias > 0 ? sum / (n + o->lambda_bias) : 0;
         }
     }
@@ -229,31 +266,27 @@ static void update_local(cofi_trainer *tr)
     }
 }
 
-/* Step t + 1 on the replicated W and b (gradients in the buffer). */
-static void update_Wb(cofi_trainer *tr)
-{
-    cofi_model *M = tr->M;
-    step(tr, M->W, M->ld, tr->buf, M->k, tr->state_W, M->ld, M->n_users, M->k);
-    step(tr, M->b, 1, tr->buf + M->n_users * M->k, 1, tr->state_b, 1, M->n_users, 1);
-}
-
-/* The replicated terms, once: ridge on W and b into their gradients (when
- * grad), and the whole cost from the reduced sums. */
-static cofi_val finish_cost(cofi_trainer *tr, const cofi_val *tail, int grad)
+/* Step t + 1 on rows [w0, w1) of W and b, from summed gradient rows G
+ * (stride k + 1: w_j then b_j, first row w0): their ridge terms first, once. */
+static void update_Wb(cofi_trainer *tr, cofi_val *G)
 {
     cofi_model *M = tr->M;
     const cofi_train_opts *o = &tr->opts;
-    const cofi_val *w = o->weighted ? tr->user_count : NULL;
-    cofi_val wreg = cofi_kernel_sumsq(M->W, M->n_users, M->k, M->ld, w, &tr->ws);
-    cofi_val bsq = o->lambda_bias > 0 ? cofi_kernel_sumsq(M->b, M->n_users, 1, 1, NULL, &tr->ws) : 0;
-    if (grad) {
-        cofi_kernel_add_ridge(tr->buf, M->k, M->W, M->ld, M->n_users, M->k, o->lambda, w);
-        if (o->lambda_bias > 0)
-            cofi_kernel_add_ridge(tr->buf + M->n_users * M->k, 1, M->b, 1, M->n_users, 1,
-                                  o->lambda_bias, NULL);
-    }
-    return 0.5 * tail[SLOT_SSE] + 0.5 * o->lambda * (tail[SLOT_XREG] + wreg) +
-           0.5 * o->lambda_bias * (bsq + tail[SLOT_IBREG]);
+    const cofi_idx k = M->k, w0 = tr->w0, n = tr->w1 - tr->w0;
+    cofi_kernel_add_ridge(G, k + 1, M->W + w0 * M->ld, M->ld, n, k, o->lambda,
+                          o->weighted ? tr->user_count + w0 : NULL);
+    if (o->lambda_bias > 0)
+        cofi_kernel_add_ridge(G + k, k + 1, M->b + w0, 1, n, 1, o->lambda_bias, NULL);
+    step(tr, M->W + w0 * M->ld, M->ld, G, k + 1, tr->state_W, M->ld, n, k);
+    step(tr, M->b + w0, 1, G + k, k + 1, tr->state_b, 1, n, 1);
+}
+
+/* The whole cost from the reduced scalars. */
+static cofi_val cost_of(const cofi_trainer *tr, const cofi_val *tail)
+{
+    const cofi_train_opts *o = &tr->opts;
+    return 0.5 * tail[SLOT_SSE] + 0.5 * o->lambda * (tail[SLOT_XREG] + tail[SLOT_WREG]) +
+           0.5 * o->lambda_bias * (tail[SLOT_BREG] + tail[SLOT_IBREG]);
 }
 
 /* Local scalars of an evaluation at the current parameters. */
@@ -267,6 +300,12 @@ static void local_scalars(cofi_trainer *tr, const cofi_val *sums, int with_val, 
     tail[SLOT_IBREG] = tr->opts.item_bias == COFI_BIAS_LEARNED && tr->opts.lambda_bias > 0
                            ? cofi_kernel_sumsq(M->item_bias, M->n_local, 1, 1, NULL, &tr->ws)
                            : 0;
+    /* The replicated W and b: each rank adds its shard of users, so the sum
+     * counts every user once. */
+    const cofi_idx u0 = tr->ushard[tr->comm->rank], un = tr->ushard[tr->comm->rank + 1] - u0;
+    tail[SLOT_WREG] = cofi_kernel_sumsq(M->W + u0 * M->ld, un, M->k, M->ld,
+                                        tr->opts.weighted ? tr->user_count + u0 : NULL, &tr->ws);
+    tail[SLOT_BREG] = tr->opts.lambda_bias > 0 ? cofi_kernel_sumsq(M->b + u0, un, 1, 1, NULL, &tr->ws) : 0;
     tail[SLOT_VAL_SSE] = tail[SLOT_VAL_SAE] = tail[SLOT_VAL_N] = 0;
     if (with_val) {
         cofi_val v[3];
@@ -291,19 +330,121 @@ static void record(cofi_trainer *tr, cofi_idx t, cofi_val cost, const cofi_val *
     tr->history_len = t + 1;
 }
 
-/* Early stopping bookkeeping at an evaluation point; returns 1 to stop. */
-static int track_best(cofi_trainer *tr, cofi_idx t)
+/* Early stopping bookkeeping at an evaluation point; returns 1 to stop.
+ * A new best is copied from the model, unless `saved` already holds the
+ * evaluated parameters (the caller then keeps that copy as the best). */
+static int track_best(cofi_trainer *tr, cofi_idx t, const cofi_param_copy *saved)
 {
     if (!tr->val || isnan(tr->val_rmse[t])) return 0;
     if (tr->val_rmse[t] < tr->best_val) {
         tr->best_val = tr->val_rmse[t];
         tr->best_step = t;
         tr->bad_evals = 0;
-        cofi_param_save(tr->M, &tr->best);
+        if (!saved) cofi_param_save(tr->M, &tr->best);
         return 0;
     }
     tr->bad_evals++;
     return tr->opts.patience > 0 && tr->bad_evals >= tr->opts.patience;
+}
+
+/* --precision single: gradients as floats, each scalar as a float pair
+ * (hi, lo) so that sums keep about double accuracy. */
+static void pack_single(const cofi_val *g, cofi_idx ng, const cofi_val *sc, int nsc, float *out)
+{
+#pragma omp parallel for schedule(static)
+    for (cofi_idx i = 0; i < ng; i++) out[i] = (float)g[i];
+    for (int s = 0; s < nsc; s++) {
+        float hi = (float)sc[s];
+        out[ng + 2 * s] = hi;
+        out[ng + 2 * s + 1] = (float)(sc[s] - (cofi_val)hi);
+    }
+}
+
+static void unpack_single(const float *in, cofi_idx ng, int nsc, cofi_val *g, cofi_val *sc)
+{
+#pragma omp parallel for schedule(static)
+    for (cofi_idx i = 0; i < ng; i++) g[i] = (cofi_val)in[i];
+    for (int s = 0; s < nsc; s++) sc[s] = (cofi_val)in[ng + 2 * s] + (cofi_val)in[ng + 2 * s + 1];
+}
+
+/* Allreduce (blocking or overlapped with the local update) of the gradient
+ * buffer; on return tr->buf holds the sums.  *local_done tells whether the
+ * local rows were updated meanwhile. */
+static int reduce_all(cofi_trainer *tr, int overlap, int *local_done)
+{
+    const cofi_comm *c = tr->comm;
+    const cofi_idx ng = tr->buf_len - N_SLOTS;
+    cofi_val *tail = tr->buf + ng;
+    const int single = tr->opts.precision_single;
+    const cofi_idx n = single ? ng + 2 * N_SLOTS : tr->buf_len;
+    *local_done = 0;
+    if (single) pack_single(tr->buf, ng, tail, N_SLOTS, tr->buf32);
+    if (overlap) {
+        cofi_pending p;
+        COFI_TRY(single ? cofi_isum_float(c, tr->buf32, n, &p) : cofi_isum_val(c, tr->buf, n, &p));
+        cofi_timer_start(tr->timers, COFI_TIME_COMPUTE);
+        update_local(tr);
+        cofi_timer_stop(tr->timers, COFI_TIME_COMPUTE);
+        *local_done = 1;
+        cofi_timer_start(tr->timers, COFI_TIME_ALLREDUCE);
+        COFI_TRY(cofi_wait(&p));
+    } else {
+        cofi_timer_start(tr->timers, COFI_TIME_ALLREDUCE);
+        COFI_TRY(single ? cofi_sum_float(c, tr->buf32, n) : cofi_sum_val(c, tr->buf, n));
+    }
+    cofi_timer_stop(tr->timers, COFI_TIME_ALLREDUCE);
+    if (single) unpack_single(tr->buf32, ng, N_SLOTS, tr->buf, tail);
+    return COFI_OK;
+}
+
+/* --comm sharded: reduce-scatter the gradient rows (the scalars ride with
+ * the last rank's block), update this rank's shard of W and b, allgather the
+ * updated rows and the scalars.  The same traffic as an allreduce, with 1/P
+ * of the W and b update and of its optimizer state per rank.  On return W
+ * and b are updated everywhere and the scalars are at the end of tr->buf. */
+static int reduce_sharded(cofi_trainer *tr)
+{
+    const cofi_comm *c = tr->comm;
+    cofi_model *M = tr->M;
+    const int P = c->size, last = c->rank == P - 1;
+    const cofi_idx k = M->k, ng = tr->buf_len - N_SLOTS, rows = tr->w1 - tr->w0;
+    const int single = tr->opts.precision_single;
+    cofi_idx counts[P];
+    for (int r = 0; r < P; r++)
+        counts[r] = (tr->ushard[r + 1] - tr->ushard[r]) * (k + 1) +
+                    (r == P - 1 ? (single ? 2 : 1) * N_SLOTS : 0);
+    cofi_timer_start(tr->timers, COFI_TIME_ALLREDUCE);
+    if (single) {
+        pack_single(tr->buf, ng, tr->buf + ng, N_SLOTS, tr->buf32);
+        /* the float block lands at the start of buf32's tail room */
+        float *mine = tr->buf32 + tr->buf_len + N_SLOTS - counts[c->rank];
+        COFI_TRY(cofi_reduce_scatter_float(c, tr->buf32, mine, counts));
+        unpack_single(mine, rows * (k + 1), last ? N_SLOTS : 0, tr->shard, tr->shard + rows * (k + 1));
+    } else {
+        COFI_TRY(cofi_reduce_scatter_val(c, tr->buf, tr->shard, counts));
+    }
+    cofi_timer_stop(tr->timers, COFI_TIME_ALLREDUCE);
+    cofi_timer_start(tr->timers, COFI_TIME_COMPUTE);
+    update_Wb(tr, tr->shard);
+    /* the updated rows, packed as [w_j | b_j], then (last rank) the scalars */
+    for (cofi_idx j = 0; j < rows; j++) {
+        memcpy(tr->shard + j * (k + 1), M->W + (tr->w0 + j) * M->ld, sizeof(cofi_val) * (size_t)k);
+        tr->shard[j * (k + 1) + k] = M->b[tr->w0 + j];
+    }
+    cofi_timer_stop(tr->timers, COFI_TIME_COMPUTE);
+    for (int r = 0; r < P; r++)
+        counts[r] = (tr->ushard[r + 1] - tr->ushard[r]) * (k + 1) + (r == P - 1 ? N_SLOTS : 0);
+    cofi_timer_start(tr->timers, COFI_TIME_ALLREDUCE);
+    COFI_TRY(cofi_allgather_blocks(c, tr->shard, tr->buf, counts));
+    cofi_timer_stop(tr->timers, COFI_TIME_ALLREDUCE);
+    cofi_timer_start(tr->timers, COFI_TIME_COMPUTE);
+#pragma omp parallel for schedule(static)
+    for (cofi_idx j = 0; j < M->n_users; j++) {
+        memcpy(M->W + j * M->ld, tr->buf + j * (k + 1), sizeof(cofi_val) * (size_t)k);
+        M->b[j] = tr->buf[j * (k + 1) + k];
+    }
+    cofi_timer_stop(tr->timers, COFI_TIME_COMPUTE);
+    return COFI_OK;
 }
 
 int cofi_trainer_run(cofi_trainer *tr)
@@ -312,8 +453,10 @@ int cofi_trainer_run(cofi_trainer *tr)
     cofi_model *M = tr->M;
     const cofi_train_opts *o = &tr->opts;
     const cofi_kernel_params kp = {o->lambda, o->weighted};
-    cofi_val *tail = tr->buf + M->n_users * (M->k + 1);
+    const cofi_idx k = M->k;
+    cofi_val *tail = tr->buf + M->n_users * (k + 1);
     const int learn_ib = o->item_bias == COFI_BIAS_LEARNED;
+    const int sharded = o->comm_mode == COFI_COMM_SHARDED;
     const double start = cofi_now();
     const double budget_start = o->clock_start > 0 ? o->clock_start : start;
     /* Until a checkpoint has been timed, reading the inputs stands in for it. */
@@ -328,7 +471,7 @@ int cofi_trainer_run(cofi_trainer *tr)
         /* 1. local cost, gradients and metrics */
         cofi_timer_start(tr->timers, COFI_TIME_COMPUTE);
         cofi_val sums[COFI_NSUMS];
-        cofi_kernel_grad(tr->R, M, &kp, &tr->ws, tr->gX, tr->buf, tr->buf + M->n_users * M->k,
+        cofi_kernel_grad(tr->R, M, &kp, &tr->ws, tr->gX, tr->buf, k + 1, tr->buf + k, k + 1,
                          learn_ib ? tr->gib : NULL, sums);
         local_scalars(tr, sums, eval_now, tail);
         tail[SLOT_STOP] = o->stop_flag && *o->stop_flag ? 1.0 : 0.0;
@@ -336,40 +479,48 @@ int cofi_trainer_run(cofi_trainer *tr)
         tail[SLOT_CKPT] = ckpt_secs;
         cofi_timer_stop(tr->timers, COFI_TIME_COMPUTE);
 
-        /* 2. the one reduction of the iteration.  Local rows need none of it,
-         * so they may be updated meanwhile -- except on an evaluation
-         * iteration, where they may become the best model first. */
-        const int overlap = o->comm_mode == COFI_COMM_OVERLAP && !eval_now;
-        if (overlap) {
-            cofi_pending p;
-            COFI_TRY(cofi_isum_val(c, tr->buf, tr->buf_len, &p));
+        int stop_early = 0;
+        if (sharded) {
+            /* 2s. Parameters are updated inside the exchange, so keep the ones
+             * being evaluated in case they turn out best. */
+            if (eval_now) cofi_param_save(M, &tr->cand);
             cofi_timer_start(tr->timers, COFI_TIME_COMPUTE);
             update_local(tr);
             cofi_timer_stop(tr->timers, COFI_TIME_COMPUTE);
-            cofi_timer_start(tr->timers, COFI_TIME_ALLREDUCE);
-            COFI_TRY(cofi_wait(&p));
-            cofi_timer_stop(tr->timers, COFI_TIME_ALLREDUCE);
+            COFI_TRY(reduce_sharded(tr));
+            record(tr, tr->t, cost_of(tr, tail), tail);
+            if (eval_now) {
+                cofi_param_copy now = tr->cand;
+                cofi_val before = tr->best_val;
+                stop_early = track_best(tr, tr->t, &now);
+                if (tr->best_val < before) { /* the candidate became the best */
+                    tr->cand = tr->best;
+                    tr->best = now;
+                }
+            }
         } else {
-            cofi_timer_start(tr->timers, COFI_TIME_ALLREDUCE);
-            COFI_TRY(cofi_sum_val(c, tr->buf, tr->buf_len));
-            cofi_timer_stop(tr->timers, COFI_TIME_ALLREDUCE);
+            /* 2. the one reduction of the iteration.  Local rows need none of
+             * it, so they may be updated meanwhile -- except on an evaluation
+             * iteration, where they may become the best model first. */
+            int local_done;
+            COFI_TRY(reduce_all(tr, o->comm_mode == COFI_COMM_OVERLAP && !eval_now, &local_done));
+            /* 3. global cost and metrics; early stopping; then the updates.
+             * Decisions use only reduced values: every rank takes the same. */
+            cofi_timer_start(tr->timers, COFI_TIME_COMPUTE);
+            record(tr, tr->t, cost_of(tr, tail), tail);
+            stop_early = eval_now && track_best(tr, tr->t, NULL);
+            if (!stop_early) {
+                if (!local_done) update_local(tr);
+                update_Wb(tr, tr->buf);
+            }
+            cofi_timer_stop(tr->timers, COFI_TIME_COMPUTE);
         }
-
-        /* 3. global cost and metrics; early stopping; then the updates.
-         * Decisions use only reduced values: every rank takes the same. */
-        cofi_timer_start(tr->timers, COFI_TIME_COMPUTE);
-        cofi_val cost = finish_cost(tr, tail, 1);
-        record(tr, tr->t, cost, tail);
-        int stop_early = eval_now && track_best(tr, tr->t);
-        if (!stop_early) {
-            if (!overlap) update_local(tr);
-            update_Wb(tr);
-        }
-        cofi_timer_stop(tr->timers, COFI_TIME_COMPUTE);
         double mean_time = tail[SLOT_TIME] / c->size;
         if ((o->print_every > 0 && tr->t % o->print_every == 0) || stop_early)
             print_row(tr, tr->t, tr->elapsed_before + (cofi_now() - start));
         if (stop_early) {
+            /* With --comm sharded the step was taken; the best model is kept. */
+            if (sharded) tr->t++;
             tr->stop = COFI_STOP_EARLY;
             break;
         }
@@ -393,8 +544,7 @@ int cofi_trainer_run(cofi_trainer *tr)
             if (tr->t > first_step + 1 && mean_time - prev_mean > slowest)
                 slowest = mean_time - prev_mean;
             double reserve = 3 * slowest + 2 * tail[SLOT_CKPT] / c->size + 0.02 * o->max_time;
-            if (mean_time + reserve >= o->max_time &&
-                tr->t < o->iterations) {
+            if (mean_time + reserve >= o->max_time && tr->t < o->iterations) {
                 tr->stop = COFI_STOP_TIME;
                 break;
             }
@@ -412,8 +562,8 @@ int cofi_trainer_run(cofi_trainer *tr)
         cofi_timer_start(tr->timers, COFI_TIME_ALLREDUCE);
         COFI_TRY(cofi_sum_val(c, s, SLOT_VAL_N + 1));
         cofi_timer_stop(tr->timers, COFI_TIME_ALLREDUCE);
-        record(tr, tr->t, finish_cost(tr, s, 0), s);
-        track_best(tr, tr->t);
+        record(tr, tr->t, cost_of(tr, s), s);
+        track_best(tr, tr->t, NULL);
         print_row(tr, tr->t, tr->elapsed_before + (cofi_now() - start));
     }
     /* With validation, the model is the best one seen. */

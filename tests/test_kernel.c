@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cofi/error.h"
 #include "cofi/kernel.h"
 #include "cofi/rng.h"
 
@@ -169,9 +170,10 @@ static void kernel_all(const dense *d, int parts, double *gX, double *gW, double
         cofi_model M;
         cofi_kernel_ws ws;
         slice(d, i0, i1 - i0, &R, &M);
-        cofi_kernel_ws_alloc(&ws, &R);
-        double *gx = calloc((size_t)((i1 - i0) * M.ld + 1), sizeof(double)), s[COFI_NSUMS];
-        cofi_kernel_grad(&R, &M, &kp, &ws, gx, pw, pb, gib + i0, s);
+        cofi_kernel_ws_alloc(&ws, &R, 0);
+        /* kernels need 64-byte aligned rows, as cofi allocates them */
+        double *gx = cofi_calloc((size_t)((i1 - i0) * M.ld + 1), sizeof(double), "gx"), s[COFI_NSUMS];
+        cofi_kernel_grad(&R, &M, &kp, &ws, gx, pw, k, pb, 1, gib + i0, s);
         for (cofi_idx i = 0; i < i1 - i0; i++) {
             memcpy(gX + (i0 + i) * k, gx + i * M.ld, sizeof(double) * (size_t)k);
             for (cofi_idx f = k; f < M.ld; f++)
@@ -190,7 +192,7 @@ static void kernel_all(const dense *d, int parts, double *gX, double *gW, double
             cofi_kernel_cost(&R, &M, &kp, &ws, s2);
             CHECK(!memcmp(s2, s, sizeof s2), "cost pass differs from gradient pass");
         }
-        free(gx);
+        cofi_free(gx);
         cofi_kernel_ws_free(&ws);
         cofi_model_free(&M);
         cofi_ratings_free(&R);

@@ -50,6 +50,20 @@ typedef struct {
 int cofi_isum_val(const cofi_comm *c, cofi_val *buf, cofi_idx n, cofi_pending *p);
 int cofi_wait(cofi_pending *p);
 
+/* The same in single precision (--precision single). */
+int cofi_sum_float(const cofi_comm *c, float *buf, cofi_idx n);
+int cofi_isum_float(const cofi_comm *c, float *buf, cofi_idx n, cofi_pending *p);
+
+/* Sum across ranks of send[0..sum(counts)), rank r keeping block r (counts[r]
+ * values, at the offset of the blocks before it) in recv. */
+int cofi_reduce_scatter_val(const cofi_comm *c, const cofi_val *send, cofi_val *recv,
+                            const cofi_idx *counts);
+int cofi_reduce_scatter_float(const cofi_comm *c, const float *send, float *recv,
+                              const cofi_idx *counts);
+/* Every rank's block (counts[r] values) concatenated in rank order, on all. */
+int cofi_allgather_blocks(const cofi_comm *c, const cofi_val *mine, cofi_val *all,
+                          const cofi_idx *counts);
+
 /* Top-K lists (cofi_scored, topk.h), merged across ranks by a reduction
  * whose operation merges two sorted K-lists.  Every rank passes lists for all
  * n_users users; afterwards rank r holds the merged lists of users

@@ -26,11 +26,13 @@
 
 typedef struct {
     cofi_val *resid;   /* nnz_local residuals of the last evaluation */
+    float *resid32;    /* ... in single precision instead */
     cofi_val *partial; /* per-block partial sums */
     cofi_idx n_partial;
 } cofi_kernel_ws;
 
-int cofi_kernel_ws_alloc(cofi_kernel_ws *ws, const cofi_ratings *R);
+/* single: keep the residuals in float (--precision single). */
+int cofi_kernel_ws_alloc(cofi_kernel_ws *ws, const cofi_ratings *R, int single);
 void cofi_kernel_ws_free(cofi_kernel_ws *ws);
 
 typedef struct {
@@ -47,11 +49,12 @@ enum {
     COFI_NSUMS
 };
 
-/* Gradients and sums.  gW has stride k (compact, as it is communicated); gX
- * has stride ld.  gib (item bias gradient, data term) may be NULL. */
+/* Gradients and sums.  gX has row stride ld; user j's gradient goes to
+ * gW + j ldgw (k values, compact as it is communicated) and gb[j ldgb].
+ * gib (item bias gradient, data term) may be NULL. */
 void cofi_kernel_grad(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_params *p,
-                      cofi_kernel_ws *ws, cofi_val *gX, cofi_val *gW, cofi_val *gb,
-                      cofi_val *gib, cofi_val sums[COFI_NSUMS]);
+                      cofi_kernel_ws *ws, cofi_val *gX, cofi_val *gW, cofi_idx ldgw, cofi_val *gb,
+                      cofi_idx ldgb, cofi_val *gib, cofi_val sums[COFI_NSUMS]);
 
 /* Only the sums (and the residuals in ws). */
 void cofi_kernel_cost(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_params *p,

@@ -15,29 +15,56 @@ typedef struct {
     cofi_idx item_begin, n_local;
     cofi_idx nnz_begin, nnz_local;
     /* CSR over local items: row i has ratings [indptr[i], indptr[i+1]) */
-    cofi_idx *indptr; /* n_local + 1, indptr[0] = 0 */
-    cofi_idx *user;   /* nnz_local, global user index */
-    cofi_val *rating; /* nnz_local */
+    cofi_idx *indptr;   /* n_local + 1, indptr[0] = 0 */
+    cofi_lidx *user;    /* nnz_local, global user index */
+    /* the ratings: in float when every rating is exactly a float (integer
+     * and half-star scales are) or in single precision, else in double;
+     * exactly one of the two is set.  Read them with cofi_rating(). */
+    float *rating32;
+    cofi_val *rating64;
     /* transposed index: user j's ratings here are t in [tptr[j], tptr[j+1]),
      * in increasing item order; rating t is at position tpos[t] of user[] and
-     * rating[], in local item titem[t]. */
-    cofi_idx *tptr;  /* n_users + 1 */
-    cofi_idx *titem; /* nnz_local */
-    cofi_idx *tpos;  /* nnz_local */
+     * the ratings, in local item titem[t]. */
+    cofi_idx *tptr;    /* n_users + 1 */
+    cofi_lidx *titem;  /* nnz_local */
+    cofi_lidx *tpos;   /* nnz_local */
 } cofi_ratings;
 
-/* Check the local slice: user indices in [0, n_users), strictly increasing in
- * each row (sorted, no duplicate pairs), ratings finite.  Messages name the
- * file and the global item. */
-int cofi_ratings_validate(const cofi_ratings *R, const char *path);
+static inline cofi_val cofi_rating(const cofi_ratings *R, cofi_idx r)
+{
+    return R->rating32 ? (cofi_val)R->rating32[r] : R->rating64[r];
+}
+
+/* Bytes the slice keeps per local rating (CSR, transposed index, row
+ * pointers), not counting the trainer's residuals. */
+double cofi_ratings_bytes(const cofi_ratings *R);
+
+/* Check a slice as read (64-bit users, double ratings): user indices in
+ * [0, n_users), strictly increasing in each row (sorted, no duplicate pairs),
+ * ratings finite.  Messages name the file and the global item. */
+int cofi_ratings_validate(const cofi_ratings *R, const cofi_idx *user, const cofi_val *rating,
+                          const char *path);
+/* Take the slice's ratings (nnz_local of them) into R's compact arrays:
+ * users to 32 bits (n_users must fit), ratings to float when `to_float`.
+ * Does not free the inputs. */
+int cofi_ratings_store(cofi_ratings *R, const cofi_idx *user, const cofi_val *rating, int to_float);
+/* Do all of these ratings survive a round trip through float? */
+int cofi_ratings_float_exact(const cofi_val *rating, cofi_idx n);
+/* Single precision: round double ratings to float (no-op if already float). */
+int cofi_ratings_to_single(cofi_ratings *R);
 /* Build tptr/titem/tpos from the CSR slice. */
 int cofi_ratings_build_transpose(cofi_ratings *R);
 void cofi_ratings_free(cofi_ratings *R);
 
-/* Build a local slice from a global CSR held in memory (tests, generate):
- * copies rows [item_begin, item_begin + n_local) and builds the transpose. */
+/* Build a local slice from a global CSR held in memory (tests, benchmarks):
+ * copies rows [item_begin, item_begin + n_local), stores the ratings in
+ * float when they are exactly floats (or when force_float), and builds the
+ * transpose. */
 int cofi_ratings_from_csr(cofi_idx n_items, cofi_idx n_users, const cofi_idx *indptr,
                           const cofi_idx *user, const cofi_val *rating, cofi_idx item_begin,
                           cofi_idx n_local, cofi_ratings *R);
+int cofi_ratings_from_csr_prec(cofi_idx n_items, cofi_idx n_users, const cofi_idx *indptr,
+                               const cofi_idx *user, const cofi_val *rating, cofi_idx item_begin,
+                               cofi_idx n_local, int force_float, cofi_ratings *R);
 
 #endif

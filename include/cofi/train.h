@@ -24,8 +24,11 @@
 enum cofi_comm_mode {
     COFI_COMM_ALLREDUCE = 0, /* blocking allreduce, then all updates */
     COFI_COMM_OVERLAP = 1,   /* nonblocking allreduce overlapped with the X update */
+    COFI_COMM_SHARDED = 2,   /* reduce-scatter, Adam on a 1/P shard of W and b, allgather */
     COFI_COMM_MODE_COUNT
 };
+const char *cofi_comm_mode_name(enum cofi_comm_mode m);
+int cofi_comm_mode_parse(const char *s, enum cofi_comm_mode *m);
 
 enum cofi_mu_mode { COFI_MU_ZERO = 0, COFI_MU_MEAN = 1 };
 enum cofi_bias_mode { COFI_BIAS_ZERO = 0, COFI_BIAS_MEAN = 1, COFI_BIAS_LEARNED = 2 };
@@ -45,6 +48,7 @@ typedef struct {
     uint64_t seed;
     cofi_val init_scale;    /* random X, W, b ~ N(0, init_scale^2) */
     enum cofi_comm_mode comm_mode;
+    int precision_single;   /* ratings, residuals and communicated gradients in float */
     cofi_idx print_every;   /* progress row every N iterations; 0 = none */
     cofi_idx eval_every;    /* validation every N iterations (with validation pairs) */
     cofi_idx patience;      /* stop after N evaluations without improvement; 0 = never */
@@ -82,14 +86,21 @@ struct cofi_trainer {
     const cofi_pairs *val;    /* validation pairs (local items), or NULL */
     cofi_train_opts opts;
     int64_t t;                /* optimizer steps taken */
+    /* Rows [w0, w1) of W and b are updated here (all of them, or this
+     * rank's shard with --comm sharded); their optimizer state is kept. */
+    cofi_idx w0, w1;
+    cofi_idx *ushard;         /* P + 1: the users' shards */
     cofi_val *state_X[2];     /* optimizer state, same layout as X (ld) */
-    cofi_val *state_W[2];     /* ... as W (ld) */
-    cofi_val *state_b[2];
+    cofi_val *state_W[2];     /* ... of rows [w0, w1) of W (ld) */
+    cofi_val *state_b[2];     /* ... of b[w0..w1) */
     cofi_val *state_ib[2];    /* ... of a learned item bias */
     cofi_val *gX;             /* n_local x ld */
     cofi_val *gib;            /* n_local: item bias gradient */
-    cofi_val *buf;            /* [gW (n_users x k) | gb | scalars] */
+    cofi_val *buf;            /* n_users rows [gradient of w_j (k) | of b_j], then scalars */
     cofi_idx buf_len;
+    float *buf32;             /* the same in float (--precision single) */
+    cofi_val *shard;          /* --comm sharded: this rank's summed block, then the
+                                 allgathered rows [w_j | b_j] and scalars */
     cofi_val *user_count;     /* n_users: ratings per user over all ranks */
     cofi_val nnz_train;       /* ratings trained on, all ranks */
     cofi_kernel_ws ws;
@@ -107,6 +118,7 @@ struct cofi_trainer {
     int64_t best_step;        /* steps taken at the best model */
     cofi_idx bad_evals;       /* evaluations since the best */
     cofi_param_copy best;     /* the best parameters (with validation) */
+    cofi_param_copy cand;     /* --comm sharded: the parameters evaluated this iteration */
     cofi_timers *timers;
     cofi_step_hook hook;
     void *hook_ctx;

@@ -14,6 +14,12 @@
 
 typedef int64_t cofi_idx;   /* items, users, ratings, offsets */
 typedef double cofi_val;    /* ratings, parameters, gradients */
+/* Per-rating indices within one rank (a user, a local item, a position among
+ * the rank's ratings): 32 bits keep the ratings compact.  Global counts stay
+ * cofi_idx; a rank with more than COFI_LIDX_MAX users or ratings is refused
+ * with a message. */
+typedef int32_t cofi_lidx;
+#define COFI_LIDX_MAX INT32_MAX
 
 #define COFI_IDX_MAX INT64_MAX
 #define PRIidx PRId64       /* printf("%" PRIidx, (cofi_idx)n) */
