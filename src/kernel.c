@@ -33,56 +33,125 @@ void cofi_kernel_ws_free(cofi_kernel_ws *ws)
     memset(ws, 0, sizeof *ws);
 }
 
-/* Item pass: residuals and the sums per block; gX and gib when asked.
- * rf: ratings in float; ef: residuals in float (both constants after
- * inlining, so each combination compiles to its own loop). */
+/* Rows of these padded lengths get their own compiled copy of the passes,
+ * with the row held in vector registers; other lengths take the general
+ * loops.  Both compute the same sums in the same order (dot.h). */
+#define COFI_LD_CASES(X) X(8) X(16) X(32) X(64) X(104) X(128)
+enum { NV_MAX = 128 / COFI_VW };
+
+/* One item: residuals, the four sums and, when grad, its gradient row.
+ * rf: ratings in float; ef: residuals in float; LD: the padded row length
+ * as a compile-time constant, or 0 to use M->ld. */
+static inline __attribute__((always_inline)) void
+item_row(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_params *p,
+         cofi_kernel_ws *ws, cofi_idx i, cofi_val *gX, cofi_val *gib, cofi_val *sum,
+         const int rf, const int ef, const int grad, const cofi_idx LD)
+{
+    const cofi_idx ld = LD ? LD : M->ld;
+    const cofi_val *x = M->X + i * ld, *W = M->W, *b = M->b;
+    const cofi_val lo = M->clip_lo, hi = M->clip_hi;
+    const cofi_val base = M->mu + M->item_bias[i];
+    const float *y32 = R->rating32;
+    const cofi_val *y64 = R->rating64;
+    cofi_val *E = ws->resid;
+    float *E32 = ws->resid32;
+    cofi_val *g = grad ? gX + i * ld : NULL;
+    cofi_val sse = sum[0], ssec = sum[2], saec = sum[3], esum = 0;
+    const int NV = (int)(LD / COFI_VW);
+    cofi_vd xv[NV_MAX], gv[NV_MAX];
+    if (LD) {
+        for (int c = 0; c < NV; c++) {
+            xv[c] = vd_load(x + c * COFI_VW);
+            gv[c] = vd_zero();
+        }
+    } else if (grad) {
+        memset(g, 0, (size_t)ld * sizeof *g);
+    }
+    for (cofi_idx r = R->indptr[i]; r < R->indptr[i + 1]; r++) {
+        const cofi_idx j = R->user[r];
+        const cofi_val *w = W + j * ld;
+        const cofi_val y = rf ? (cofi_val)y32[r] : y64[r];
+        cofi_val dot;
+        if (LD) {
+            cofi_vd a[4] = {vd_zero(), vd_zero(), vd_zero(), vd_zero()};
+            for (int c = 0; c < NV; c++) a[c & 3] = vd_fma(xv[c], vd_load(w + c * COFI_VW), a[c & 3]);
+            dot = vd_sum(vd_add(vd_add(a[0], a[1]), vd_add(a[2], a[3])));
+        } else {
+            dot = cofi_dot_padded(x, w, ld);
+        }
+        const cofi_val yhat = dot + b[j] + base;
+        const cofi_val e = yhat - y;
+        const cofi_val ec = (yhat < lo ? lo : yhat > hi ? hi : yhat) - y;
+        if (ef) E32[r] = (float)e;
+        else E[r] = e;
+        sse = COFI_FMA(e, e, sse);
+        ssec = COFI_FMA(ec, ec, ssec);
+        saec += fabs(ec);
+        esum += e;
+        if (grad) {
+            if (LD) {
+                const cofi_vd ve = vd_set1(e);
+                for (int c = 0; c < NV; c++) gv[c] = vd_fma(ve, vd_load(w + c * COFI_VW), gv[c]);
+            } else {
+                cofi_axpy_padded(g, e, w, ld);
+            }
+        }
+    }
+    const cofi_val ri = p->weighted ? (cofi_val)(R->indptr[i + 1] - R->indptr[i]) : 1.0;
+    cofi_val xx;
+    if (LD) {
+        if (grad) {
+            const cofi_vd vl = vd_set1(p->lambda * ri);
+            for (int c = 0; c < NV; c++) vd_store(g + c * COFI_VW, vd_fma(vl, xv[c], gv[c]));
+        }
+        cofi_vd a[4] = {vd_zero(), vd_zero(), vd_zero(), vd_zero()};
+        for (int c = 0; c < NV; c++) a[c & 3] = vd_fma(xv[c], xv[c], a[c & 3]);
+        xx = vd_sum(vd_add(vd_add(a[0], a[1]), vd_add(a[2], a[3])));
+    } else {
+        if (grad) cofi_axpy_padded(g, p->lambda * ri, x, ld);
+        xx = cofi_dot_padded(x, x, ld);
+    }
+    if (gib) gib[i] = esum;
+    sum[0] = sse;
+    sum[1] += ri * xx;
+    sum[2] = ssec;
+    sum[3] = saec;
+}
+
+/* One block of items with a fixed row length. */
+static inline __attribute__((always_inline)) void
+item_block(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_params *p,
+           cofi_kernel_ws *ws, cofi_idx blk, cofi_val *gX, cofi_val *gib, const int rf,
+           const int ef, const cofi_idx LD)
+{
+    cofi_idx i0 = blk * COFI_ITEM_BLOCK;
+    cofi_idx i1 = i0 + COFI_ITEM_BLOCK < R->n_local ? i0 + COFI_ITEM_BLOCK : R->n_local;
+    cofi_val sum[4] = {0, 0, 0, 0};
+    for (cofi_idx i = i0; i < i1; i++) {
+        if (gX) item_row(R, M, p, ws, i, gX, gib, sum, rf, ef, 1, LD);
+        else item_row(R, M, p, ws, i, NULL, gib, sum, rf, ef, 0, LD);
+    }
+    cofi_val *out = ws->partial + COFI_NSUMS * blk;
+    out[COFI_SUM_SSE] = sum[0];
+    out[COFI_SUM_XREG] = sum[1];
+    out[COFI_SUM_SSE_C] = sum[2];
+    out[COFI_SUM_SAE_C] = sum[3];
+}
+
+/* Item pass: residuals and the sums per block; gX and gib when asked. */
 static inline __attribute__((always_inline)) void
 item_pass_impl(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_params *p,
                cofi_kernel_ws *ws, cofi_val *gX, cofi_val *gib, const int rf, const int ef)
 {
-    const cofi_idx ld = M->ld, nb = n_blocks(R->n_local, COFI_ITEM_BLOCK);
-    const cofi_val *X = M->X, *W = M->W, *b = M->b;
-    const cofi_val lo = M->clip_lo, hi = M->clip_hi;
-    cofi_val *E = ws->resid, *part = ws->partial;
-    float *E32 = ws->resid32;
-    const float *y32 = R->rating32;
-    const cofi_val *y64 = R->rating64;
+    const cofi_idx nb = n_blocks(R->n_local, COFI_ITEM_BLOCK);
 #pragma omp for schedule(dynamic, 1)
     for (cofi_idx blk = 0; blk < nb; blk++) {
-        cofi_idx i0 = blk * COFI_ITEM_BLOCK;
-        cofi_idx i1 = i0 + COFI_ITEM_BLOCK < R->n_local ? i0 + COFI_ITEM_BLOCK : R->n_local;
-        cofi_val sse = 0, xreg = 0, ssec = 0, saec = 0;
-        for (cofi_idx i = i0; i < i1; i++) {
-            const cofi_val *x = X + i * ld;
-            const cofi_val base = M->mu + M->item_bias[i];
-            cofi_val *g = gX ? gX + i * ld : NULL;
-            cofi_val esum = 0;
-            if (g) memset(g, 0, (size_t)ld * sizeof *g);
-            for (cofi_idx r = R->indptr[i]; r < R->indptr[i + 1]; r++) {
-                const cofi_idx j = R->user[r];
-                const cofi_val *w = W + j * ld;
-                const cofi_val y = rf ? (cofi_val)y32[r] : y64[r];
-                const cofi_val yhat = cofi_dot_padded(x, w, ld) + b[j] + base;
-                const cofi_val e = yhat - y;
-                const cofi_val ec = (yhat < lo ? lo : yhat > hi ? hi : yhat) - y;
-                if (ef) E32[r] = (float)e;
-                else E[r] = e;
-                sse = COFI_FMA(e, e, sse);
-                ssec = COFI_FMA(ec, ec, ssec);
-                saec += fabs(ec);
-                esum += e;
-                if (g) cofi_axpy_padded(g, e, w, ld);
-            }
-            const cofi_val ri = p->weighted ? (cofi_val)(R->indptr[i + 1] - R->indptr[i]) : 1.0;
-            if (g) cofi_axpy_padded(g, p->lambda * ri, x, ld);
-            if (gib) gib[i] = esum;
-            xreg += ri * cofi_dot_padded(x, x, ld);
+        switch (M->ld) {
+#define CASE(L) case L: item_block(R, M, p, ws, blk, gX, gib, rf, ef, L); break;
+            COFI_LD_CASES(CASE)
+#undef CASE
+        default: item_block(R, M, p, ws, blk, gX, gib, rf, ef, 0);
         }
-        cofi_val *out = part + COFI_NSUMS * blk;
-        out[COFI_SUM_SSE] = sse;
-        out[COFI_SUM_XREG] = xreg;
-        out[COFI_SUM_SSE_C] = ssec;
-        out[COFI_SUM_SAE_C] = saec;
     }
 }
 
@@ -92,6 +161,58 @@ static void item_pass(const cofi_ratings *R, const cofi_model *M, const cofi_ker
     if (ws->resid32) item_pass_impl(R, M, p, ws, gX, gib, 1, 1);
     else if (R->rating32) item_pass_impl(R, M, p, ws, gX, gib, 1, 0);
     else item_pass_impl(R, M, p, ws, gX, gib, 0, 0);
+}
+
+/* One block of users: their gradients through the transposed index. */
+static inline __attribute__((always_inline)) void
+user_block(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_ws *ws, cofi_idx blk,
+           cofi_val *acc, cofi_val *gW, cofi_idx ldgw, cofi_val *gb, cofi_idx ldgb,
+           const int ef, const cofi_idx LD)
+{
+    const cofi_idx ld = LD ? LD : M->ld, k = M->k, nu = R->n_users;
+    const cofi_val *X = M->X, *E = ws->resid;
+    const float *E32 = ws->resid32;
+    const int NV = (int)(LD / COFI_VW);
+    cofi_idx j1 = (blk + 1) * COFI_USER_BLOCK < nu ? (blk + 1) * COFI_USER_BLOCK : nu;
+    for (cofi_idx j = blk * COFI_USER_BLOCK; j < j1; j++) {
+        cofi_val bsum = 0;
+        cofi_vd av[NV_MAX];
+        if (LD)
+            for (int c = 0; c < NV; c++) av[c] = vd_zero();
+        else
+            memset(acc, 0, (size_t)ld * sizeof acc[0]);
+        for (cofi_idx t = R->tptr[j]; t < R->tptr[j + 1]; t++) {
+            const cofi_val e = ef ? (cofi_val)E32[R->tpos[t]] : E[R->tpos[t]];
+            const cofi_val *x = X + R->titem[t] * ld;
+            if (LD) {
+                const cofi_vd ve = vd_set1(e);
+                for (int c = 0; c < NV; c++) av[c] = vd_fma(ve, vd_load(x + c * COFI_VW), av[c]);
+            } else {
+                cofi_axpy_padded(acc, e, x, ld);
+            }
+            bsum += e;
+        }
+        if (LD)
+            for (int c = 0; c < NV; c++) vd_store(acc + c * COFI_VW, av[c]);
+        memcpy(gW + j * ldgw, acc, (size_t)k * sizeof acc[0]);
+        gb[j * ldgb] = bsum;
+    }
+}
+
+static inline __attribute__((always_inline)) void
+user_pass_impl(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_ws *ws, cofi_val *acc,
+               cofi_val *gW, cofi_idx ldgw, cofi_val *gb, cofi_idx ldgb, const int ef)
+{
+    const cofi_idx nub = n_blocks(R->n_users, COFI_USER_BLOCK);
+#pragma omp for schedule(dynamic, 1)
+    for (cofi_idx blk = 0; blk < nub; blk++) {
+        switch (M->ld) {
+#define CASE(L) case L: user_block(R, M, ws, blk, acc, gW, ldgw, gb, ldgb, ef, L); break;
+            COFI_LD_CASES(CASE)
+#undef CASE
+        default: user_block(R, M, ws, blk, acc, gW, ldgw, gb, ldgb, ef, 0);
+        }
+    }
 }
 
 static void sum_partials(const cofi_kernel_ws *ws, cofi_idx nb, cofi_val sums[COFI_NSUMS])
@@ -105,31 +226,14 @@ void cofi_kernel_grad(const cofi_ratings *R, const cofi_model *M, const cofi_ker
                       cofi_kernel_ws *ws, cofi_val *gX, cofi_val *gW, cofi_idx ldgw, cofi_val *gb,
                       cofi_idx ldgb, cofi_val *gib, cofi_val sums[COFI_NSUMS])
 {
-    const cofi_idx k = M->k, ld = M->ld, nu = R->n_users;
-    const cofi_idx nub = n_blocks(nu, COFI_USER_BLOCK);
-    const cofi_val *X = M->X, *E = ws->resid;
-    const float *E32 = ws->resid32;
 #pragma omp parallel
     {
         item_pass(R, M, p, ws, gX, gib);
         /* (implicit barrier: all residuals are known) */
         /* one aligned accumulator row per thread */
-        cofi_val *acc = cofi_malloc((size_t)ld, sizeof *acc, "accumulator");
-#pragma omp for schedule(dynamic, 1)
-        for (cofi_idx blk = 0; blk < nub; blk++) {
-            cofi_idx j1 = (blk + 1) * COFI_USER_BLOCK < nu ? (blk + 1) * COFI_USER_BLOCK : nu;
-            for (cofi_idx j = blk * COFI_USER_BLOCK; j < j1; j++) {
-                cofi_val bsum = 0;
-                memset(acc, 0, (size_t)ld * sizeof acc[0]);
-                for (cofi_idx t = R->tptr[j]; t < R->tptr[j + 1]; t++) {
-                    const cofi_val e = E32 ? (cofi_val)E32[R->tpos[t]] : E[R->tpos[t]];
-                    cofi_axpy_padded(acc, e, X + R->titem[t] * ld, ld);
-                    bsum += e;
-                }
-                memcpy(gW + j * ldgw, acc, (size_t)k * sizeof acc[0]);
-                gb[j * ldgb] = bsum;
-            }
-        }
+        cofi_val *acc = cofi_malloc((size_t)M->ld, sizeof *acc, "accumulator");
+        if (ws->resid32) user_pass_impl(R, M, ws, acc, gW, ldgw, gb, ldgb, 1);
+        else user_pass_impl(R, M, ws, acc, gW, ldgw, gb, ldgb, 0);
         cofi_free(acc);
     }
     sum_partials(ws, n_blocks(R->n_local, COFI_ITEM_BLOCK), sums);

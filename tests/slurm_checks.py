@@ -14,6 +14,9 @@ usage:
   slurm_checks.py weak DIR PER_RANK USERS MISSING R:T...
         DIR/weak_rR_tT.json: n_items = ceil(PER_RANK R / (USERS (1 - MISSING))),
         n_users = USERS and nnz within 5 sigma of n_items USERS (1 - MISSING)
+  slurm_checks.py repeat LOG DIR KIND N
+        every 'best of' line of tools/scaling's LOG names the least of N times,
+        and that is the median of the metrics file kept in DIR
   slurm_checks.py csv CSV FILE.json...
         the CSV has exactly one row per FILE.json and its numbers equal the
         ones computed here from the JSON (median of the per-iteration times
@@ -200,6 +203,28 @@ def cmd_csv(argv):
     return 0
 
 
+def cmd_repeat(argv):
+    """Each 'KIND R ranks x T threads: X s/iteration (best of a, b, ...)' line of
+    LOG: X is the least of the repeats and the kept metrics file's median."""
+    log, d, kind, n = argv[0], argv[1], argv[2], int(argv[3])
+    pat = re.compile(kind + r" (\d+) ranks x (\d+) threads: ([0-9.]+) s/iteration \(best of ([0-9., ]+)\)")
+    found = 0
+    for line in open(log):
+        mt = pat.search(line)
+        if not mt:
+            continue
+        r, t, best = int(mt.group(1)), int(mt.group(2)), float(mt.group(3))
+        reps = [float(x) for x in mt.group(4).split(",")]
+        if len(reps) != n or best != min(reps):
+            return fail(f"{line.strip()}: not the least of {n} repeats")
+        secs = [it["seconds"] for it in load(os.path.join(d, f"{kind}_r{r}_t{t}.json"))["iterations"]]
+        if abs(float(np.median(secs[1:])) - best) > 6e-6:
+            return fail(f"{line.strip()}: the kept metrics file's median is {np.median(secs[1:])}")
+        found += 1
+    print(f"{found} configurations kept their fastest of {n} runs")
+    return 0 if found else fail(f"no 'best of' lines in {log}")
+
+
 def main(argv):
     if not argv:
         print(__doc__)
@@ -214,6 +239,8 @@ def main(argv):
         return cmd_metrics(rest)
     if cmd == "weak":
         return cmd_weak(rest)
+    if cmd == "repeat":
+        return cmd_repeat(rest)
     if cmd == "csv":
         return cmd_csv(rest)
     print(__doc__)

@@ -291,6 +291,13 @@ int main(void)
         test_shape(9, 50, 17, w); /* padded to 24, many user blocks */
         test_shape(5, 3, 1, w);
         test_shape(70, 11, 3, w); /* several item blocks */
+        /* every row length with its own compiled kernel (16, 32, 64, 104, 128) */
+        test_shape(9, 7, 16, w);
+        test_shape(8, 6, 30, w);
+        test_shape(12, 9, 64, w);
+        test_shape(20, 15, 100, w);
+        test_shape(10, 11, 128, w);
+        test_shape(6, 5, 129, w); /* beyond them: the general loops */
     }
     return cofi_test_finish("test_kernel");
 }

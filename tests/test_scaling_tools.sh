@@ -25,13 +25,15 @@ check "generate the data" all_ranks_exited 2 0
 # --- strong ------------------------------------------------------------------
 S=$WORK/strong
 timeout 300 "$SCALING" strong --ratings "$WORK/g.h5" --ranks 1,2 --threads 1,2 --out "$S" \
-    --iterations 6 --keep-models --timeout 60 -- -k 8 >"$WORK/strong.txt" 2>&1
+    --iterations 6 --keep-models --repeat 2 --timeout 60 -- -k 8 >"$WORK/strong.txt" 2>&1
 rc=$?
 check "scaling strong exits 0 ($rc): $(tail -n 3 "$WORK/strong.txt")" [ "$rc" -eq 0 ]
 check "strong: one metrics file per configuration, right ranks/threads/nnz" \
     $SC metrics "$S" strong "$WORK/g.h5" 6 1:1 2:1 1:2 2:2
 check "strong: CSV numbers equal the metrics files'" $SC csv "$S/scaling.csv" "$S"/strong_r*_t*.json
 check "strong: a log per configuration" [ "$(ls "$S"/strong_r*_t*.log | wc -l)" -eq 4 ]
+check "strong --repeat 2: the faster of two runs is kept" $SC repeat "$WORK/strong.txt" "$S" strong 2
+check "strong --repeat 2: no other run's files left" [ -z "$(find "$S" -name '.*')" ]
 check "strong: the 2 x 2 run on $(nproc) cores is marked oversubscribed" \
     "$PYTHON" -c "import csv,sys,os
 rows = {(r['ranks'], r['threads']): r['oversubscribed'] for r in csv.DictReader(open(sys.argv[1]))}
@@ -67,6 +69,19 @@ check "gather: CSV has both studies and matches the metrics files" \
     $SC csv "$G/scaling.csv" "$S"/strong_r*_t*.json "$W"/weak_r*_t*.json
 check "gather: plots for both kinds are PNGs" $SC png "$G"/strong_*.png "$G"/weak_*.png
 check "gather: six plots" [ "$(ls "$G"/*.png | wc -l)" -eq 6 ]
+
+# --- study: data, strong, weak, gather in one command ---------------------------
+Y=$WORK/study
+timeout 300 "$SCALING" study --out "$Y" --items 400 --users 100 --missing 0.5 --iterations 4 \
+    --ranks 1,2 --threads 1 --weak-ratings-per-rank 3000 --timeout 60 -- -k 4 >"$WORK/study.txt" 2>&1
+rc=$?
+check "scaling study exits 0 ($rc): $(tail -n 3 "$WORK/study.txt")" [ "$rc" -eq 0 ]
+check "study: strong metrics" $SC metrics "$Y/strong" strong - 4 1:1 2:1
+check "study: weak metrics, sized per rank" $SC weak "$Y/weak" 3000 100 0.5 1:1 2:1
+check "study: one CSV for both, matching the metrics files" \
+    $SC csv "$Y/scaling.csv" "$Y"/strong/strong_r*_t*.json "$Y"/weak/weak_r*_t*.json
+check "study: six scaling plots and the cost curves are PNGs" \
+    $SC png "$Y"/strong_{speedup,efficiency,time_split}.png "$Y"/weak_{speedup,efficiency,time_split}.png "$Y/curves.png"
 
 # --- plot-metrics ----------------------------------------------------------------
 "$PLOT" "$S/strong_r1_t1.json" "$S/strong_r2_t1.json" -o "$WORK/curves.png" >/dev/null 2>&1

@@ -30,7 +30,7 @@ DEADLINE=$((SECONDS + ${COFI_SLURM_TEST_BUDGET:-420}))
 SL=$WORK/slurm
 cleanup() {
     [ -d "$SL/run" ] && timeout 60 "$REPO/tools/slurm-local" stop "$SL" >/dev/null 2>&1
-    rm -rf "$WORK"
+    if [ -n "${COFI_TEST_KEEP:-}" ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 trap 'echo "interrupted" >&2; exit 1' INT TERM HUP
@@ -70,6 +70,10 @@ submit() {
     timeout 30 sbatch --parsable --time=5 --chdir="$WORK" --export="ALL,COFI=$COFI" "$@" 2>>"$WORK/sbatch.err" |
         cut -d';' -f1
 }
+# completed_ok ID: the job completed with exit code 0
+completed_ok() { [ "$(job_state "$1")" = COMPLETED ] && [ "$(job_field "$1" ExitCode)" = 0:0 ]; }
+all_set() { local v; for v in "$@"; do [ -n "$v" ] || return 1; done; }
+between() { [[ "$1" =~ ^[0-9]+$ ]] && [ "$1" -gt "$2" ] && [ "$1" -lt "$3" ]; }
 show_log() { echo "---- $1 ----" >&2; tail -n 30 "$1" >&2 2>/dev/null; }
 
 # --- data and the direct runs the jobs must reproduce --------------------------
@@ -89,7 +93,7 @@ J_STRONG=$(RANKS="1 2" THREADS="1 2" submit -o "$WORK/strong.out" \
 J_WEAK=$(RANKS="1 2" THREADS="1 2" COFI_OVERSUBSCRIBE=1 RATINGS_PER_RANK=8000 USERS=200 MISSING=0.8 \
     submit -o "$WORK/weak.out" "$REPO/jobs/weak_scaling.slurm" "$WORK/weak" -k 4 -T 5)
 check "sbatch accepted the four jobs ($J_MPIRUN $J_SRUN $J_STRONG $J_WEAK) $(cat "$WORK/sbatch.err" 2>/dev/null)" \
-    [ -n "$J_MPIRUN" ] && [ -n "$J_SRUN" ] && [ -n "$J_STRONG" ] && [ -n "$J_WEAK" ]
+    all_set "$J_MPIRUN" "$J_SRUN" "$J_STRONG" "$J_WEAK"
 
 # meanwhile, the same training runs directly
 run 2 train "$WORK/g.h5" -o "$WORK/ref2.h5" "${TRAIN_OPTS[@]}"
@@ -99,8 +103,7 @@ check "direct run on 1 rank" all_ranks_exited 1 0
 
 # --- train.slurm ---------------------------------------------------------------
 s=$(wait_job "$J_MPIRUN" 120)
-check "train.slurm via mpirun completed ($s, exit $(job_field "$J_MPIRUN" ExitCode))" \
-    [ "$s" = COMPLETED ] && [ "$(job_field "$J_MPIRUN" ExitCode)" = 0:0 ]
+check "train.slurm via mpirun completed ($s, exit $(job_field "$J_MPIRUN" ExitCode))" completed_ok "$J_MPIRUN"
 [ "$s" = COMPLETED ] || show_log "$WORK/train_mpirun.out"
 check "train.slurm via mpirun: 2 ranks x 1 thread, bound" \
     grep -q "2 ranks x 1 threads via mpirun" "$WORK/train_mpirun.out"
@@ -110,8 +113,7 @@ check "... cofi saw 2 ranks x 1 thread" grep -q "2 ranks x 1 thread" "$WORK/trai
 check "train.slurm via mpirun = direct mpirun run, bitwise" $CM "$WORK/m_mpirun.h5" "$WORK/ref2.h5" /model 0
 
 s=$(wait_job "$J_SRUN" 120)
-check "train.slurm via $srun_launcher (--cpus-per-task=2) completed ($s)" \
-    [ "$s" = COMPLETED ] && [ "$(job_field "$J_SRUN" ExitCode)" = 0:0 ]
+check "train.slurm via $srun_launcher (--cpus-per-task=2) completed ($s)" completed_ok "$J_SRUN"
 [ "$s" = COMPLETED ] || show_log "$WORK/train_srun.out"
 check "... --cpus-per-task=2 became 2 OpenMP threads in cofi" grep -q "1 rank x 2 threads" "$WORK/train_srun.out"
 [ "$srun_launcher" = srun ] && check "... launched by srun --mpi=pmix" grep -q "via srun" "$WORK/train_srun.out"
@@ -119,7 +121,7 @@ check "train.slurm, 1 rank x 2 threads = direct 1-rank run, bitwise" $CM "$WORK/
 
 # --- strong_scaling.slurm ------------------------------------------------------------
 s=$(wait_job "$J_STRONG" 150)
-check "strong_scaling.slurm completed ($s)" [ "$s" = COMPLETED ]
+check "strong_scaling.slurm completed ($s)" completed_ok "$J_STRONG"
 [ "$s" = COMPLETED ] || show_log "$WORK/strong.out"
 cores=$(timeout 10 sinfo -h -o %c | head -n 1)   # the node's CPUs as SLURM counts them
 want=()
@@ -134,7 +136,7 @@ check "strong: no model files left" [ -z "$(ls "$WORK"/strong/*.h5 2>/dev/null)"
 
 # --- weak_scaling.slurm --------------------------------------------------------------
 s=$(wait_job "$J_WEAK" 150)
-check "weak_scaling.slurm completed ($s)" [ "$s" = COMPLETED ]
+check "weak_scaling.slurm completed ($s)" completed_ok "$J_WEAK"
 [ "$s" = COMPLETED ] || show_log "$WORK/weak.out"
 check "weak: one metrics file per configuration (oversubscription allowed)" \
     $SC metrics "$WORK/weak" weak - 5 1:1 2:1 1:2 2:2
@@ -160,15 +162,14 @@ while [ "$(job_field "$J_PRE" Restarts)" != 1 ] && [ "$SECONDS" -lt "$limit" ]; 
 check "preemptible: requeued itself (Restarts=$(job_field "$J_PRE" Restarts))" [ "$(job_field "$J_PRE" Restarts)" = 1 ]
 stop_step=$(grep -o 'stopped at iteration [0-9]*' "$WORK/pre.out" | head -n 1 | awk '{print $4}')
 check "preemptible: cofi stopped on the signal with a checkpoint (iteration '$stop_step' of $PT)" \
-    [ -n "$stop_step" ] && [ "$stop_step" -gt 0 ] && [ "$stop_step" -lt "$PT" ]
+    between "$stop_step" 0 "$PT"
 check "preemptible: the script forwarded the signal and requeued" \
     grep -q "stopped with a checkpoint at .*; requeueing job $J_PRE" "$WORK/pre.out"
 # meanwhile, the uninterrupted run
 run 2 train "$WORK/g.h5" -o "$WORK/pre_ref.h5" -k 8 -T $PT --print-every 0
 check "uninterrupted direct run" all_ranks_exited 2 0
 s=$(wait_job "$J_PRE" 150)
-check "preemptible: completed after the requeue ($s, exit $(job_field "$J_PRE" ExitCode))" \
-    [ "$s" = COMPLETED ] && [ "$(job_field "$J_PRE" ExitCode)" = 0:0 ]
+check "preemptible: completed after the requeue ($s, exit $(job_field "$J_PRE" ExitCode))" completed_ok "$J_PRE"
 [ "$s" = COMPLETED ] || show_log "$WORK/pre.out"
 check "preemptible: the second run resumed from the checkpoint at step $stop_step" \
     grep -q "run 2 of job $J_PRE: resuming from checkpoint $WORK/pre.ckpt.h5 (step $stop_step)" "$WORK/pre.out"
