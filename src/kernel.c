@@ -39,6 +39,16 @@ void cofi_kernel_ws_free(cofi_kernel_ws *ws)
 #define COFI_LD_CASES(X) X(8) X(16) X(32) X(64) X(104) X(128)
 enum { NV_MAX = 128 / COFI_VW };
 
+/* Rows reached through an index (W rows by user in the item pass, X rows by
+ * item in the user pass) are fetched this many ratings ahead: the hardware
+ * cannot predict them. */
+#define COFI_PREFETCH_AHEAD 8
+
+static inline __attribute__((always_inline)) void prefetch_row(const cofi_val *row, cofi_idx ld)
+{
+    for (cofi_idx l = 0; l < ld; l += 8) __builtin_prefetch(row + l, 0, 3);
+}
+
 /* One item: residuals, the four sums and, when grad, its gradient row.
  * rf: ratings in float; ef: residuals in float; LD: the padded row length
  * as a compile-time constant, or 0 to use M->ld. */
@@ -67,11 +77,13 @@ item_row(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_params *p
     } else if (grad) {
         memset(g, 0, (size_t)ld * sizeof *g);
     }
-    for (cofi_idx r = R->indptr[i]; r < R->indptr[i + 1]; r++) {
+    const cofi_idx rend = R->indptr[i + 1];
+    for (cofi_idx r = R->indptr[i]; r < rend; r++) {
         const cofi_idx j = R->user[r];
         const cofi_val *w = W + j * ld;
         const cofi_val y = rf ? (cofi_val)y32[r] : y64[r];
         cofi_val dot;
+        if (r + COFI_PREFETCH_AHEAD < rend) prefetch_row(W + R->user[r + COFI_PREFETCH_AHEAD] * ld, ld);
         if (LD) {
             cofi_vd a[4] = {vd_zero(), vd_zero(), vd_zero(), vd_zero()};
             for (int c = 0; c < NV; c++) a[c & 3] = vd_fma(xv[c], vd_load(w + c * COFI_VW), a[c & 3]);
@@ -181,7 +193,13 @@ user_block(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_ws *ws,
             for (int c = 0; c < NV; c++) av[c] = vd_zero();
         else
             memset(acc, 0, (size_t)ld * sizeof acc[0]);
-        for (cofi_idx t = R->tptr[j]; t < R->tptr[j + 1]; t++) {
+        const cofi_idx tend = R->tptr[j + 1];
+        for (cofi_idx t = R->tptr[j]; t < tend; t++) {
+            if (t + COFI_PREFETCH_AHEAD < tend) {
+                prefetch_row(X + R->titem[t + COFI_PREFETCH_AHEAD] * ld, ld);
+                if (ef) __builtin_prefetch(E32 + R->tpos[t + COFI_PREFETCH_AHEAD], 0, 3);
+                else __builtin_prefetch(E + R->tpos[t + COFI_PREFETCH_AHEAD], 0, 3);
+            }
             const cofi_val e = ef ? (cofi_val)E32[R->tpos[t]] : E[R->tpos[t]];
             const cofi_val *x = X + R->titem[t] * ld;
             if (LD) {
