@@ -181,6 +181,8 @@ int cofi_cmd_bench(const cofi_comm *c, int argc, char **argv)
     if (!rc) rc = cofi_trainer_run(&tr);
     if (rc) goto done;
 
+    /* Memory of the run itself, before the STREAM arrays. */
+    double rss = cofi_peak_rss();
     /* The machine's limits, measured now, on every rank at once. */
     double fma = 0, triad = 0;
     if (peak) {
@@ -207,14 +209,14 @@ int cofi_cmd_bench(const cofi_comm *c, int argc, char **argv)
         cofi_stats(c, tm.elapsed[i] / (double)(warm + T), NULL, NULL, &mx);
         it[i] = mx;
     }
-    double rss = cofi_peak_rss(), rss_max, bpr_max;
+    double rss_max, bpr_max;
     double bpr = cofi_ratings_bytes(&R) + (single ? sizeof(float) : sizeof(cofi_val));
     cofi_stats(c, rss, NULL, NULL, &rss_max);
     cofi_stats(c, bpr, NULL, NULL, &bpr_max);
     if (c->rank == 0) {
         const double flops = 6.0 * (double)o.k * (double)R.nnz;
         const double gflops = flops / med / 1e9;
-        const double payload = (single ? 4.0 : 8.0) * (double)tr.buf_len;
+        const double payload = c->size > 1 ? (single ? 4.0 : 8.0) * (double)tr.buf_len : 0.0;
         const double model_bytes = (double)R.nnz * (bpr_max + 2.0 * 8.0 * (double)M.ld);
         printf("cofi bench: %" PRIidx " ratings (%" PRIidx " items x %" PRIidx " users, zipf %g), "
                "k = %" PRIidx ", %s, %s; %d rank%s x %d thread%s, %s; generated in %.2f s\n",

@@ -1,15 +1,17 @@
 /* partition.c - contiguous item blocks with balanced work. */
 #include "cofi/partition.h"
 
-/* Weight of rows [0, r): ratings plus rows. */
-static inline cofi_idx prefix_weight(const cofi_idx *indptr, cofi_idx r)
+/* Weight of rows [0, r): ratings plus rows, each row counted like `per_row` ratings. */
+static inline cofi_idx prefix_weight(const cofi_idx *indptr, cofi_idx r, cofi_idx per_row)
 {
-    return indptr[r] - indptr[0] + r;
+    return indptr[r] - indptr[0] + r * per_row;
 }
 
 void cofi_partition_rows(const cofi_idx *indptr, cofi_idx n, int nparts, cofi_idx *starts)
 {
-    cofi_idx total = prefix_weight(indptr, n);
+    cofi_idx per_row = n > 0 ? (indptr[n] - indptr[0]) / n : 1;
+    if (per_row < 1) per_row = 1;
+    cofi_idx total = prefix_weight(indptr, n, per_row);
     starts[0] = 0;
     for (int p = 1; p < nparts; p++) {
         /* Target boundary weight p * total / nparts, without overflow. */
@@ -18,11 +20,11 @@ void cofi_partition_rows(const cofi_idx *indptr, cofi_idx n, int nparts, cofi_id
         cofi_idx lo = 0, hi = n;
         while (lo < hi) {
             cofi_idx mid = lo + (hi - lo) / 2;
-            if (prefix_weight(indptr, mid) < target) lo = mid + 1;
+            if (prefix_weight(indptr, mid, per_row) < target) lo = mid + 1;
             else hi = mid;
         }
         /* Step back one row when that lands closer to the target. */
-        if (lo > 0 && target - prefix_weight(indptr, lo - 1) < prefix_weight(indptr, lo) - target)
+        if (lo > 0 && target - prefix_weight(indptr, lo - 1, per_row) < prefix_weight(indptr, lo, per_row) - target)
             lo--;
         if (lo < starts[p - 1]) lo = starts[p - 1];
         starts[p] = lo;

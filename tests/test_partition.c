@@ -1,5 +1,6 @@
-/* test_partition.c - item blocks balanced by ratings, checked against the
- * optimal contiguous split found by brute force. */
+/* test_partition.c - item blocks balanced by ratings (each row also
+ * weighing the average ratings per row), checked against the optimal
+ * contiguous split found by brute force. */
 #include "testutil.h"
 
 #include <stdlib.h>
@@ -38,7 +39,10 @@ int main(void)
             uint64_t h = cofi_rng_u64(5, 3, (uint64_t)trial, (uint64_t)i);
             cofi_idx r = h % 4 == 0 ? (cofi_idx)(h % 1000) : (cofi_idx)(h % 7);
             indptr[i + 1] = indptr[i] + r;
-            w[i] = r + 1;
+        }
+        cofi_idx per_row = indptr[n] / n > 1 ? indptr[n] / n : 1;
+        for (int i = 0; i < n; i++) {
+            w[i] = indptr[i + 1] - indptr[i] + per_row;
             if (w[i] > maxw) maxw = w[i];
         }
         cofi_partition_rows(indptr, n, P, starts);
@@ -54,6 +58,17 @@ int main(void)
         /* A boundary rounded to the nearest row costs at most one row. */
         CHECK(worst <= opt + maxw, "trial %d (n %d, P %d): max block %ld, optimum %ld, max row %ld",
               trial, n, P, (long)worst, (long)opt, (long)maxw);
+    }
+    /* A skewed matrix: one row with 60 ratings, twenty with 2 (average 4).
+     * By ratings alone the popular row would be a block of its own (60 | 40);
+     * with every row also weighing 4, rows 0-5 weigh 94 and rows 6-20 90. */
+    {
+        cofi_idx sk[22], st2[3];
+        sk[0] = 0;
+        sk[1] = 60;
+        for (int i = 2; i <= 21; i++) sk[i] = sk[i - 1] + 2;
+        cofi_partition_rows(sk, 21, 2, st2);
+        CHECK(st2[1] == 6, "skewed split at %ld, want 6 (weights 94 | 90)", (long)st2[1]);
     }
     /* Uniform rows split evenly; more parts than rows leaves some empty. */
     cofi_idx ind[11], st[5];

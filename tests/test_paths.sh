@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The faster paths against the reference path (blocking allreduce, double
+# precision), on the same data at 1-4 ranks: --comm overlap and --comm
+# sharded equal to round-off (1e-10: MPI's nonblocking and reduce-scatter
+# algorithms may add in another order), --precision single within 1e-4 (its
+# measured cost); with validation and early stopping; restarts across
+# communication modes.
+source "$(dirname "$0")/lib.sh"
+CM="$PYTHON $TESTS_DIR/check_model.py"
+run 2 generate -o "$WORK/g.h5" --items 700 --users 260 --missing 0.85 --noise 0.5 --seed 21
+TR=(train "$WORK/g.h5" -k 24 -T 40 --print-every 0)
+for np in 1 2 3 4; do
+    run "$np" "${TR[@]}" -o "$WORK/ref$np.h5"
+    check "reference at $np ranks" all_ranks_exited "$np" 0
+    for mode in overlap sharded; do
+        for prec in double single; do
+            run "$np" "${TR[@]}" -o "$WORK/$mode-$prec-$np.h5" --comm "$mode" --precision "$prec"
+            check "$mode/$prec at $np ranks ($RANK_RCS) $(head -c 200 "$ERR")" all_ranks_exited "$np" 0
+        done
+    done
+    run "$np" "${TR[@]}" -o "$WORK/allreduce-single-$np.h5" --precision single
+    check "overlap/double = reference to 1e-10 ($np ranks)" $CM "$WORK/overlap-double-$np.h5" "$WORK/ref$np.h5" /model 1e-10
+    check "sharded/double = reference to 1e-10 ($np ranks)" $CM "$WORK/sharded-double-$np.h5" "$WORK/ref$np.h5" /model 1e-10
+    for m in allreduce overlap sharded; do
+        check "$m/single = reference to 1e-4 ($np ranks)" $CM "$WORK/$m-single-$np.h5" "$WORK/ref$np.h5" /model 1e-4
+    done
+    check "overlap/single = allreduce/single to 1e-6 ($np ranks)" $CM "$WORK/overlap-single-$np.h5" "$WORK/allreduce-single-$np.h5" /model 1e-6
+done
+check "reference at 3 ranks = 1 rank (1e-10)" $CM "$WORK/ref3.h5" "$WORK/ref1.h5" /model 1e-10
+check "sharded/double at 4 ranks = 1 rank (1e-10)" $CM "$WORK/sharded-double-4.h5" "$WORK/ref1.h5" /model 1e-10
+
+# With validation and early stopping: the same best model in every mode.
+VAL=(train "$WORK/g.h5" -k 64 -T 300 --holdout 0.2 --lambda 0 --reg plain --lambda-bias 0 --learning-rate 0.05 --eval-every 5 --patience 2 --print-every 0)
+run 3 "${VAL[@]}" -o "$WORK/v-ref.h5"
+check "validation run" all_ranks_exited 3 0
+check "it stopped early" grep -q "stopped early" "$OUT"
+for mode in overlap sharded; do
+    run 3 "${VAL[@]}" -o "$WORK/v-$mode.h5" --comm "$mode"
+    check "validation run, $mode" all_ranks_exited 3 0
+    check "validation, $mode: the same best model (1e-10)" $CM "$WORK/v-$mode.h5" "$WORK/v-ref.h5" /model 1e-10
+    check "validation, $mode: the same best iteration" "$PYTHON" -c "
+import h5py, sys
+a, b = (h5py.File(p).attrs for p in sys.argv[1:])
+assert a['best_iteration'] == b['best_iteration'], (a['best_iteration'], b['best_iteration'])" "$WORK/v-$mode.h5" "$WORK/v-ref.h5"
+done
+
+# Restarts across modes: a sharded checkpoint continued with the allreduce,
+# and the other way round, on another rank count.
+run 3 "${TR[@]}" -o "$WORK/h1.h5" -T 15 --comm sharded --checkpoint "$WORK/cs.h5"
+run 2 train "$WORK/g.h5" -o "$WORK/h2.h5" -T 40 --restart "$WORK/cs.h5" --comm allreduce --print-every 0
+check "sharded checkpoint restarted with allreduce on 2 ranks" all_ranks_exited 2 0
+check "... equals the reference (1e-10)" $CM "$WORK/h2.h5" "$WORK/ref2.h5" /model 1e-10
+run 2 "${TR[@]}" -o "$WORK/h3.h5" -T 15 --checkpoint "$WORK/ca.h5"
+run 4 train "$WORK/g.h5" -o "$WORK/h4.h5" -T 40 --restart "$WORK/ca.h5" --comm sharded --print-every 0
+check "allreduce checkpoint restarted sharded on 4 ranks" all_ranks_exited 4 0
+check "... equals the reference (1e-10)" $CM "$WORK/h4.h5" "$WORK/ref2.h5" /model 1e-10
+run 2 train "$WORK/g.h5" -o "$WORK/h5.h5" -T 40 --restart "$WORK/ca.h5" --precision single
+check "a restart cannot change the precision: exit 2" all_ranks_exited 2 2
+finish
