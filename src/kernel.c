@@ -66,6 +66,7 @@ item_row(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_params *p
     cofi_val *E = ws->resid;
     float *E32 = ws->resid32;
     cofi_val *g = grad ? gX + i * ld : NULL;
+    (void)y32, (void)y64, (void)E, (void)E32;
     cofi_val sse = sum[0], ssec = sum[2], saec = sum[3], esum = 0;
     const int NV = (int)(LD / COFI_VW);
     cofi_vd xv[NV_MAX], gv[NV_MAX];
@@ -78,10 +79,55 @@ item_row(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_params *p
         memset(g, 0, (size_t)ld * sizeof *g);
     }
     const cofi_idx rend = R->indptr[i + 1];
-    for (cofi_idx r = R->indptr[i]; r < rend; r++) {
+    cofi_idx r = R->indptr[i];
+    /* Scalar work of one rating once its dot product is known. */
+#define COFI_RATING_TAIL(RR, JJ, DOT, EOUT)                                                 \
+    do {                                                                                    \
+        const cofi_val y_ = rf ? (cofi_val)y32[RR] : y64[RR];                               \
+        const cofi_val yhat_ = (DOT) + b[JJ] + base;                                        \
+        const cofi_val e_ = yhat_ - y_;                                                     \
+        const cofi_val ec_ = (yhat_ < lo ? lo : yhat_ > hi ? hi : yhat_) - y_;              \
+        if (ef) E32[RR] = (float)e_;                                                        \
+        else E[RR] = e_;                                                                    \
+        sse = COFI_FMA(e_, e_, sse);                                                        \
+        ssec = COFI_FMA(ec_, ec_, ssec);                                                    \
+        saec += fabs(ec_);                                                                  \
+        esum += e_;                                                                         \
+        EOUT = e_;                                                                          \
+    } while (0)
+    if (LD) {
+        /* Two ratings at a time: two independent dot products in flight;
+         * each rating's sums and gradient terms still in rating order. */
+        for (; r + 1 < rend; r += 2) {
+            const cofi_idx j0 = R->user[r], j1 = R->user[r + 1];
+            const cofi_val *w0 = W + j0 * ld, *w1 = W + j1 * ld;
+            if (r + 1 + COFI_PREFETCH_AHEAD < rend) {
+                prefetch_row(W + R->user[r + COFI_PREFETCH_AHEAD] * ld, ld);
+                prefetch_row(W + R->user[r + 1 + COFI_PREFETCH_AHEAD] * ld, ld);
+            }
+            cofi_vd a[4] = {vd_zero(), vd_zero(), vd_zero(), vd_zero()};
+            cofi_vd q[4] = {vd_zero(), vd_zero(), vd_zero(), vd_zero()};
+            for (int c = 0; c < NV; c++) {
+                a[c & 3] = vd_fma(xv[c], vd_load(w0 + c * COFI_VW), a[c & 3]);
+                q[c & 3] = vd_fma(xv[c], vd_load(w1 + c * COFI_VW), q[c & 3]);
+            }
+            const cofi_val d0 = vd_sum(vd_add(vd_add(a[0], a[1]), vd_add(a[2], a[3])));
+            const cofi_val d1 = vd_sum(vd_add(vd_add(q[0], q[1]), vd_add(q[2], q[3])));
+            cofi_val e0, e1;
+            COFI_RATING_TAIL(r, j0, d0, e0);
+            COFI_RATING_TAIL(r + 1, j1, d1, e1);
+            if (grad) {
+                const cofi_vd v0 = vd_set1(e0), v1 = vd_set1(e1);
+                for (int c = 0; c < NV; c++) {
+                    gv[c] = vd_fma(v0, vd_load(w0 + c * COFI_VW), gv[c]);
+                    gv[c] = vd_fma(v1, vd_load(w1 + c * COFI_VW), gv[c]);
+                }
+            }
+        }
+    }
+    for (; r < rend; r++) {
         const cofi_idx j = R->user[r];
         const cofi_val *w = W + j * ld;
-        const cofi_val y = rf ? (cofi_val)y32[r] : y64[r];
         cofi_val dot;
         if (r + COFI_PREFETCH_AHEAD < rend) prefetch_row(W + R->user[r + COFI_PREFETCH_AHEAD] * ld, ld);
         if (LD) {
@@ -91,15 +137,8 @@ item_row(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_params *p
         } else {
             dot = cofi_dot_padded(x, w, ld);
         }
-        const cofi_val yhat = dot + b[j] + base;
-        const cofi_val e = yhat - y;
-        const cofi_val ec = (yhat < lo ? lo : yhat > hi ? hi : yhat) - y;
-        if (ef) E32[r] = (float)e;
-        else E[r] = e;
-        sse = COFI_FMA(e, e, sse);
-        ssec = COFI_FMA(ec, ec, ssec);
-        saec += fabs(ec);
-        esum += e;
+        cofi_val e;
+        COFI_RATING_TAIL(r, j, dot, e);
         if (grad) {
             if (LD) {
                 const cofi_vd ve = vd_set1(e);
@@ -109,6 +148,7 @@ item_row(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_params *p
             }
         }
     }
+#undef COFI_RATING_TAIL
     const cofi_val ri = p->weighted ? (cofi_val)(R->indptr[i + 1] - R->indptr[i]) : 1.0;
     cofi_val xx;
     if (LD) {
