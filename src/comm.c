@@ -244,6 +244,10 @@ int cofi_wait(cofi_pending *p)
     return COFI_OK;
 }
 
+/* Scratch space of the merge operation: allocated by the caller of the
+ * reduction (where a failure can be agreed), used inside it. */
+static cofi_scored *topk_scratch;
+
 /* MPI operation: merge sorted K-lists pairwise; K from the datatype's size. */
 static void topk_merge_op(void *in, void *inout, int *len, MPI_Datatype *type)
 {
@@ -252,17 +256,27 @@ static void topk_merge_op(void *in, void *inout, int *len, MPI_Datatype *type)
     cofi_idx K = bytes / (int)sizeof(cofi_scored);
     cofi_scored *a = inout;
     const cofi_scored *b = in;
-    for (int l = 0; l < *len; l++) cofi_topk_merge(a + l * K, b + l * K, K, a + l * K);
+    for (int l = 0; l < *len; l++) cofi_topk_merge(a + l * K, b + l * K, K, a + l * K, topk_scratch);
 }
 
-static int topk_type(cofi_idx K, MPI_Datatype *t, MPI_Op *op)
+static int topk_type(const cofi_comm *c, cofi_idx K, MPI_Datatype *t, MPI_Op *op)
 {
     if ((size_t)K * sizeof(cofi_scored) > (size_t)INT_MAX)
         return cofi_error(COFI_ERR_VALUE, "--top %" PRIidx " is too large", K);
+    topk_scratch = cofi_malloc((size_t)K, sizeof *topk_scratch, "top-K merge");
+    COFI_TRY(cofi_agree(c, topk_scratch ? COFI_OK : COFI_ERR_NOMEM));
     MPI_Type_contiguous((int)(K * (cofi_idx)sizeof(cofi_scored)), MPI_BYTE, t);
     MPI_Type_commit(t);
     MPI_Op_create(topk_merge_op, 1 /* commutative: a total order */, op);
     return COFI_OK;
+}
+
+static void topk_done(MPI_Datatype *t, MPI_Op *op)
+{
+    MPI_Op_free(op);
+    MPI_Type_free(t);
+    cofi_free(topk_scratch);
+    topk_scratch = NULL;
 }
 
 int cofi_topk_reduce_scatter(const cofi_comm *c, const void *lists, cofi_idx n_users,
@@ -271,9 +285,13 @@ int cofi_topk_reduce_scatter(const cofi_comm *c, const void *lists, cofi_idx n_u
     (void)n_users;
     MPI_Datatype t;
     MPI_Op op;
-    COFI_TRY(topk_type(K, &t, &op));
+    int rc = topk_type(c, K, &t, &op);
+    if (rc) {
+        cofi_free(topk_scratch);
+        topk_scratch = NULL;
+        return rc;
+    }
     int *counts = cofi_malloc((size_t)c->size, sizeof *counts, "counts");
-    int rc = COFI_OK;
     if (!counts) rc = COFI_ERR_NOMEM;
     else {
         for (int r = 0; r < c->size; r++) {
@@ -286,8 +304,7 @@ int cofi_topk_reduce_scatter(const cofi_comm *c, const void *lists, cofi_idx n_u
     if (!rc && MPI_Reduce_scatter(lists, mine, counts, t, op, c->comm) != MPI_SUCCESS)
         rc = cofi_error(COFI_ERR_MPI, "MPI_Reduce_scatter failed");
     cofi_free(counts);
-    MPI_Op_free(&op);
-    MPI_Type_free(&t);
+    topk_done(&t, &op);
     return rc;
 }
 
@@ -295,13 +312,16 @@ int cofi_topk_reduce_root(const cofi_comm *c, void *lists, cofi_idx n, cofi_idx 
 {
     MPI_Datatype t;
     MPI_Op op;
-    COFI_TRY(topk_type(K, &t, &op));
-    int rc = COFI_OK;
+    int rc = topk_type(c, K, &t, &op);
+    if (rc) {
+        cofi_free(topk_scratch);
+        topk_scratch = NULL;
+        return rc;
+    }
     if (MPI_Reduce(c->rank == 0 ? MPI_IN_PLACE : lists, c->rank == 0 ? lists : NULL, (int)n, t,
                    op, 0, c->comm) != MPI_SUCCESS)
         rc = cofi_error(COFI_ERR_MPI, "MPI_Reduce failed");
-    MPI_Op_free(&op);
-    MPI_Type_free(&t);
+    topk_done(&t, &op);
     return rc;
 }
 

@@ -50,6 +50,14 @@ static void handle_init(cofi_h5 *f, const cofi_comm *c, const char *path)
     snprintf(f->path, sizeof f->path, "%s", path);
 }
 
+/* Test hook: COFI_FAIL_OPEN_RANK=r makes opening any input fail on rank r
+ * alone, as a file missing on one node would. */
+static int injected_open_failure(const cofi_comm *c)
+{
+    const char *r = getenv("COFI_FAIL_OPEN_RANK");
+    return r && *r && atoi(r) == c->rank;
+}
+
 /* Rank-local checks that give a precise message before HDF5 is involved. */
 static int check_readable(const char *path)
 {
@@ -82,7 +90,11 @@ static int open_mode(const cofi_comm *c, const char *path, cofi_h5 *f, unsigned 
 {
     h5_quiet();
     handle_init(f, c, path);
-    int rc = cofi_agree(c, check_readable(path));
+    int rc = injected_open_failure(c)
+                 ? cofi_error(COFI_ERR_IO, "cannot open '%s' on rank %d: No such file or directory "
+                              "(injected by COFI_FAIL_OPEN_RANK)", path, c->rank)
+                 : check_readable(path);
+    rc = cofi_agree(c, rc);
     if (rc) return rc;
     /* One rank probes the signature; a truncated or foreign file stops here. */
     int ok = 0;

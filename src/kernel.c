@@ -4,13 +4,16 @@
 #include "dot.h"
 
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 static cofi_idx n_blocks(cofi_idx rows, cofi_idx bs) { return (rows + bs - 1) / bs; }
 
-int cofi_kernel_ws_alloc(cofi_kernel_ws *ws, const cofi_ratings *R, int single)
+int cofi_kernel_ws_alloc(cofi_kernel_ws *ws, const cofi_ratings *R, cofi_idx ld, int single)
 {
     memset(ws, 0, sizeof *ws);
+    ws->ld = ld;
+    ws->threads = omp_get_max_threads();
     cofi_idx nb = n_blocks(R->n_local, COFI_ITEM_BLOCK);
     cofi_idx nu = n_blocks(R->n_users, COFI_USER_BLOCK);
     ws->n_partial = COFI_NSUMS * (nb > nu ? nb : nu) + COFI_NSUMS;
@@ -18,7 +21,8 @@ int cofi_kernel_ws_alloc(cofi_kernel_ws *ws, const cofi_ratings *R, int single)
     if (single) ws->resid32 = cofi_malloc(n, sizeof *ws->resid32, "residuals");
     else ws->resid = cofi_malloc(n, sizeof *ws->resid, "residuals");
     ws->partial = cofi_malloc((size_t)ws->n_partial, sizeof *ws->partial, "partial sums");
-    if ((!ws->resid && !ws->resid32) || !ws->partial) {
+    ws->acc = cofi_malloc((size_t)ws->threads * (size_t)ld, sizeof *ws->acc, "accumulators");
+    if ((!ws->resid && !ws->resid32) || !ws->partial || !ws->acc) {
         cofi_kernel_ws_free(ws);
         return COFI_ERR_NOMEM;
     }
@@ -29,6 +33,7 @@ void cofi_kernel_ws_free(cofi_kernel_ws *ws)
 {
     cofi_free(ws->resid);
     cofi_free(ws->resid32);
+    cofi_free(ws->acc);
     cofi_free(ws->partial);
     memset(ws, 0, sizeof *ws);
 }
@@ -284,15 +289,13 @@ void cofi_kernel_grad(const cofi_ratings *R, const cofi_model *M, const cofi_ker
                       cofi_kernel_ws *ws, cofi_val *gX, cofi_val *gW, cofi_idx ldgw, cofi_val *gb,
                       cofi_idx ldgb, cofi_val *gib, cofi_val sums[COFI_NSUMS])
 {
-#pragma omp parallel
+#pragma omp parallel num_threads(ws->threads)
     {
         item_pass(R, M, p, ws, gX, gib);
         /* (implicit barrier: all residuals are known) */
-        /* one aligned accumulator row per thread */
-        cofi_val *acc = cofi_malloc((size_t)M->ld, sizeof *acc, "accumulator");
+        cofi_val *acc = ws->acc + (size_t)omp_get_thread_num() * (size_t)ws->ld;
         if (ws->resid32) user_pass_impl(R, M, ws, acc, gW, ldgw, gb, ldgb, 1);
         else user_pass_impl(R, M, ws, acc, gW, ldgw, gb, ldgb, 0);
-        cofi_free(acc);
     }
     sum_partials(ws, n_blocks(R->n_local, COFI_ITEM_BLOCK), sums);
 }
@@ -300,7 +303,7 @@ void cofi_kernel_grad(const cofi_ratings *R, const cofi_model *M, const cofi_ker
 void cofi_kernel_cost(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_params *p,
                       cofi_kernel_ws *ws, cofi_val sums[COFI_NSUMS])
 {
-#pragma omp parallel
+#pragma omp parallel num_threads(ws->threads)
     item_pass(R, M, p, ws, NULL, NULL);
     sum_partials(ws, n_blocks(R->n_local, COFI_ITEM_BLOCK), sums);
 }

@@ -6,6 +6,21 @@
 #include <math.h>
 #include <string.h>
 
+int cofi_indptr_validate(const cofi_idx *p, cofi_idx n, cofi_idx nnz, const char *path)
+{
+    if (p[0] != 0)
+        return cofi_error(COFI_ERR_FORMAT, "'%s': /ratings/indptr[0] is %" PRIidx "; must be 0",
+                          path, p[0]);
+    for (cofi_idx i = 0; i < n; i++)
+        if (p[i + 1] < p[i])
+            return cofi_error(COFI_ERR_FORMAT, "'%s': /ratings/indptr decreases at item %" PRIidx
+                              " (%" PRIidx " then %" PRIidx ")", path, i, p[i], p[i + 1]);
+    if (p[n] != nnz)
+        return cofi_error(COFI_ERR_FORMAT, "'%s': /ratings/indptr ends at %" PRIidx
+                          "; nnz is %" PRIidx, path, p[n], nnz);
+    return COFI_OK;
+}
+
 int cofi_ratings_validate(const cofi_ratings *R, const cofi_idx *user, const cofi_val *rating,
                           const char *path)
 {

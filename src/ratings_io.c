@@ -100,21 +100,6 @@ static int read_header(cofi_h5 *f, cofi_idx *n_items, cofi_idx *n_users, cofi_id
     return COFI_OK;
 }
 
-static int check_indptr(const char *path, const cofi_idx *p, cofi_idx n, cofi_idx nnz)
-{
-    if (p[0] != 0)
-        return cofi_error(COFI_ERR_FORMAT, "'%s': /ratings/indptr[0] is %" PRIidx "; must be 0",
-                          path, p[0]);
-    for (cofi_idx i = 0; i < n; i++)
-        if (p[i + 1] < p[i])
-            return cofi_error(COFI_ERR_FORMAT, "'%s': /ratings/indptr decreases at item %" PRIidx
-                              " (%" PRIidx " then %" PRIidx ")", path, i, p[i], p[i + 1]);
-    if (p[n] != nnz)
-        return cofi_error(COFI_ERR_FORMAT, "'%s': /ratings/indptr ends at %" PRIidx
-                          "; nnz is %" PRIidx, path, p[n], nnz);
-    return COFI_OK;
-}
-
 static int read_impl(const cofi_comm *c, const char *path, int given, cofi_idx item_begin,
                      cofi_idx n_local, cofi_ratings *R, cofi_ids *ids)
 {
@@ -133,7 +118,7 @@ static int read_impl(const cofi_comm *c, const char *path, int given, cofi_idx i
     if (rc) goto done;
     rc = cofi_h5_read_idx(&f, "/ratings/indptr", 0, c->rank == 0 ? n_items + 1 : 0, indptr);
     if (rc) goto done;
-    if (c->rank == 0) rc = check_indptr(path, indptr, n_items, nnz);
+    if (c->rank == 0) rc = cofi_indptr_validate(indptr, n_items, nnz, path);
     rc = cofi_agree(c, rc);
     if (rc) goto done;
     rc = cofi_bcast(c, indptr, ((size_t)n_items + 1) * sizeof *indptr, 0);

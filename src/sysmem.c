@@ -16,6 +16,7 @@ double cofi_mem_available(void)
         if (*end == 'K' || *end == 'k') v *= 1024.0;
         else if (*end == 'M' || *end == 'm') v *= 1048576.0;
         else if (*end == 'G' || *end == 'g') v *= 1073741824.0;
+        else if (*end == 'T' || *end == 't') v *= 1099511627776.0;
         return v;
     }
     FILE *fp = fopen("/proc/meminfo", "r");

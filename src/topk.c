@@ -89,17 +89,15 @@ void cofi_topk_local(const cofi_model *M, const cofi_ratings *R, cofi_idx K, cof
     }
 }
 
-void cofi_topk_merge(const cofi_scored *a, const cofi_scored *b, cofi_idx K, cofi_scored *out)
+void cofi_topk_merge(const cofi_scored *a, const cofi_scored *b, cofi_idx K, cofi_scored *out,
+                     cofi_scored *scratch)
 {
-    /* Merge from the front into a scratch list, then copy (out may be a). */
-    cofi_scored small[64], *tmp = K <= 64 ? small : malloc(sizeof *tmp * (size_t)K);
-    if (!tmp) abort(); /* only reachable from inside an MPI reduction */
+    /* Merge from the front into the scratch list, then copy (out may be a). */
     cofi_idx ia = 0, ib = 0;
     for (cofi_idx n = 0; n < K; n++)
-        tmp[n] = cofi_scored_better(a[ia], b[ib]) || (a[ia].item >= 0 && b[ib].item < 0) ? a[ia++]
-                                                                                          : b[ib++];
-    memcpy(out, tmp, sizeof *tmp * (size_t)K);
-    if (tmp != small) free(tmp);
+        scratch[n] = cofi_scored_better(a[ia], b[ib]) || (a[ia].item >= 0 && b[ib].item < 0) ? a[ia++]
+                                                                                              : b[ib++];
+    memcpy(out, scratch, sizeof *scratch * (size_t)K);
 }
 
 void cofi_scores_dense(const cofi_model *M, cofi_idx i0, cofi_idx i1, cofi_val *out, cofi_idx ldo)

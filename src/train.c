@@ -142,7 +142,7 @@ int cofi_trainer_init(cofi_trainer *tr, const cofi_comm *c, const cofi_ratings *
         if (!rc && val) rc = copy_alloc(&tr->cand, M);
     }
     if (!rc && val) rc = copy_alloc(&tr->best, M);
-    if (!rc) rc = cofi_kernel_ws_alloc(&tr->ws, R, o->precision_single);
+    if (!rc) rc = cofi_kernel_ws_alloc(&tr->ws, R, M->ld, o->precision_single);
     rc = cofi_agree(c, rc);
     if (!rc) {
         /* Ratings per user over all ranks (weighted ridge, cold users), and

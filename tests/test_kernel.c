@@ -170,7 +170,7 @@ static void kernel_all(const dense *d, int parts, double *gX, double *gW, double
         cofi_model M;
         cofi_kernel_ws ws;
         slice(d, i0, i1 - i0, &R, &M);
-        cofi_kernel_ws_alloc(&ws, &R, 0);
+        cofi_kernel_ws_alloc(&ws, &R, M.ld, 0);
         /* kernels need 64-byte aligned rows, as cofi allocates them */
         double *gx = cofi_calloc((size_t)((i1 - i0) * M.ld + 1), sizeof(double), "gx"), s[COFI_NSUMS];
         cofi_kernel_grad(&R, &M, &kp, &ws, gx, pw, k, pb, 1, gib + i0, s);

@@ -52,6 +52,20 @@ static void load(const char *path, reference *ref)
     ref->o.print_every = 0;
 }
 
+static void ref_free(reference *ref)
+{
+    free(ref->X0);
+    free(ref->W0);
+    free(ref->b0);
+    free(ref->Xf);
+    free(ref->Wf);
+    free(ref->bf);
+    free(ref->cost);
+    free(ref->csr.indptr);
+    free(ref->csr.user);
+    free(ref->csr.rating);
+}
+
 typedef struct {
     cofi_ratings R;
     cofi_model M;
@@ -185,6 +199,7 @@ int main(int argc, char **argv)
     run_free(&r1);
     run_free(&r2);
     run_free(&serial);
+    ref_free(&ref);
     int rc = cofi_test_finish_mpi("test_reference");
     MPI_Finalize();
     return rc;

@@ -141,7 +141,10 @@ int main(void)
                     cofi_scored *dst = dir ? rev : acc;
                     if (p == 0) memcpy(dst, part, sizeof *part * (size_t)(NU * K));
                     else
-                        for (int j = 0; j < NU; j++) cofi_topk_merge(dst + j * K, part + j * K, K, dst + j * K);
+                        for (int j = 0; j < NU; j++) {
+                            cofi_scored scratch[NI + 8];
+                            cofi_topk_merge(dst + j * K, part + j * K, K, dst + j * K, scratch);
+                        }
                     cofi_model_free(&M);
                     cofi_ratings_free(&R);
                 }

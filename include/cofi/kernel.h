@@ -29,10 +29,14 @@ typedef struct {
     float *resid32;    /* ... in single precision instead */
     cofi_val *partial; /* per-block partial sums */
     cofi_idx n_partial;
+    cofi_val *acc;     /* one aligned row of ld values per thread */
+    cofi_idx ld;
+    int threads;       /* the passes run on this many threads */
 } cofi_kernel_ws;
 
-/* single: keep the residuals in float (--precision single). */
-int cofi_kernel_ws_alloc(cofi_kernel_ws *ws, const cofi_ratings *R, int single);
+/* For rows of ld values, on the current OpenMP thread count; single: keep
+ * the residuals in float (--precision single). */
+int cofi_kernel_ws_alloc(cofi_kernel_ws *ws, const cofi_ratings *R, cofi_idx ld, int single);
 void cofi_kernel_ws_free(cofi_kernel_ws *ws);
 
 typedef struct {

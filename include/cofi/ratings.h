@@ -39,6 +39,9 @@ static inline cofi_val cofi_rating(const cofi_ratings *R, cofi_idx r)
  * pointers), not counting the trainer's residuals. */
 double cofi_ratings_bytes(const cofi_ratings *R);
 
+/* Check row pointers as read: indptr[0] = 0, never decreasing, ending at
+ * nnz (n + 1 entries).  `path` names the file in the message. */
+int cofi_indptr_validate(const cofi_idx *indptr, cofi_idx n, cofi_idx nnz, const char *path);
 /* Check a slice as read (64-bit users, double ratings): user indices in
  * [0, n_users), strictly increasing in each row (sorted, no duplicate pairs),
  * ratings finite.  Messages name the file and the global item. */

@@ -3,7 +3,7 @@
 #define COFI_SYSMEM_H
 
 /* Bytes of memory available to this process now (MemAvailable), or a
- * negative value when unknown.  COFI_MEM_LIMIT (bytes, with optional K/M/G
+ * negative value when unknown.  COFI_MEM_LIMIT (bytes, with optional K/M/G/T
  * suffix) overrides it, e.g. for tests. */
 double cofi_mem_available(void);
 /* COFI_ERR_NOMEM with a message naming the figure if `bytes` for `what`

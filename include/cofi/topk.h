@@ -31,8 +31,10 @@ static inline int cofi_scored_better(cofi_scored a, cofi_scored b)
 void cofi_topk_local(const cofi_model *M, const cofi_ratings *R, cofi_idx K, cofi_idx u0,
                      cofi_idx u1, cofi_scored *lists);
 
-/* out = the K best of two sorted K-lists (out may alias a). */
-void cofi_topk_merge(const cofi_scored *a, const cofi_scored *b, cofi_idx K, cofi_scored *out);
+/* out = the K best of two sorted K-lists (out may alias a); scratch holds
+ * K entries. */
+void cofi_topk_merge(const cofi_scored *a, const cofi_scored *b, cofi_idx K, cofi_scored *out,
+                     cofi_scored *scratch);
 
 /* Clipped predictions of local items [i0, i1) for every user into out (row
  * stride ldo), blocked over users so a block of W stays in cache. */

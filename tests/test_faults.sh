@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Faults: one rank that cannot open an input or allocate, SIGKILL of one rank,
+# outputs that would overwrite inputs, and the atomic replacement of an
+# existing output.  Every run ends within its timeout on every rank.
+source "$(dirname "$0")/lib.sh"
+CM="$PYTHON $TESTS_DIR/check_model.py"
+run 2 generate -o "$WORK/g.h5" --items 600 --users 300 --missing 0.8 --seed 2
+TR=(train "$WORK/g.h5" -k 8 -T 20 --print-every 0)
+
+# --- a file only some ranks can open ---------------------------------------
+for victim in 0 2; do
+    t0=$(date +%s)
+    COFI_FAIL_OPEN_RANK=$victim run 3 "${TR[@]}" -o "$WORK/m.h5"
+    check "open fails on rank $victim: every rank exits 1 ($RANK_RCS)" all_ranks_exited 3 1
+    check "open fails on rank $victim: one message naming the rank" [ "$(err_lines "on rank $victim")" -eq 1 ]
+    check "open fails on rank $victim: within 20 s" [ $(( $(date +%s) - t0 )) -lt 20 ]
+done
+
+# --- an allocation that fails on one rank, at many points -------------------
+faults=0 survived=0 failed_clean=0
+for n in 1 2 3 5 8 13 21 34 55 89 144 233; do
+    COFI_FAIL_ALLOC=$n COFI_FAIL_ALLOC_RANK=1 run 3 "${TR[@]}" -o "$WORK/a$n.h5"
+    faults=$((faults + 1))
+    if all_ranks_exited 3 1 && [ "$(err_lines "out of memory")" -eq 1 ]; then
+        failed_clean=$((failed_clean + 1)); survived=$((survived + 1))
+        check "allocation $n failing on rank 1 leaves no output" [ -z "$(ls "$WORK"/a$n.h5* 2>/dev/null)" ]
+    elif all_ranks_exited 3 0; then
+        survived=$((survived + 1)) # the run needed fewer allocations on rank 1
+    else
+        fail "allocation $n failing on rank 1: ranks exited '$RANK_RCS', $(head -c 300 "$ERR")"
+    fi
+done
+check "every injected allocation failure ended cleanly ($survived of $faults; $failed_clean stopped with the message)" \
+    [ "$survived" -eq "$faults" ] && [ "$failed_clean" -ge 8 ]
+echo "allocation faults injected: $faults, clean exits: $survived, stopped with one message: $failed_clean"
+
+# --- SIGKILL of one rank mid-run ---------------------------------------------
+setsid "$MPIEXEC" -np 3 --oversubscribe "$COFI" "${TR[@]}" -o "$WORK/k.h5" -T 1000000 \
+    --checkpoint "$WORK/kc.h5" --checkpoint-every 1 >/dev/null 2>&1 </dev/null &
+sid=$!
+for _ in $(seq 1 100); do [ -e "$WORK/kc.h5" ] && break; sleep 0.05; done
+sleep 0.3
+kill -KILL "$(pgrep -s "$sid" -f "$COFI train" | sed -n 2p)"
+ended=0
+for _ in $(seq 1 200); do kill -0 "$sid" 2>/dev/null || { ended=1; break; }; sleep 0.1; done
+pkill -KILL -s "$sid" 2>/dev/null; wait "$sid" 2>/dev/null
+check "after SIGKILL of one rank the job ends within 20 s" [ "$ended" -eq 1 ]
+check "no rank is left running" [ -z "$(ps -s "$sid" -o stat= 2>/dev/null | grep -v '^Z')" ]
+step=$("$PYTHON" -c "import h5py,sys; f=h5py.File(sys.argv[1]); f['model/X'][:]; print(int(f.attrs['step']))" "$WORK/kc.h5" 2>/dev/null)
+check "the last checkpoint is intact (step $step)" [ -n "$step" ]
+if [ -n "$step" ]; then
+    run 3 train "$WORK/g.h5" -o "$WORK/kr.h5" -T $((step + 3)) --restart "$WORK/kc.h5" --print-every 0
+    run 3 "${TR[@]}" -o "$WORK/ku.h5" -T $((step + 3))
+    check "and restarts to the uninterrupted result" $CM "$WORK/kr.h5" "$WORK/ku.h5" /model 0
+fi
+
+# --- outputs ----------------------------------------------------------------
+run 2 "${TR[@]}" -o "$WORK/model.h5"
+sum0=$(md5sum < "$WORK/model.h5")
+# A run that fails after the output check leaves the existing output as it was.
+"$PYTHON" -c "
+import h5py, numpy as np, sys
+with h5py.File(sys.argv[1], 'w') as f:
+    X = np.ones((600, 8)); X[5, 3] = np.nan
+    f['p/X'] = X; f['p/W'] = np.ones((300, 8)); f['p/b'] = np.ones(300)" "$WORK/bad_init.h5"
+run 2 "${TR[@]}" -o "$WORK/model.h5" --init "$WORK/bad_init.h5:/p"
+check "a failed run: exit 1" all_ranks_exited 2 1
+check "a failed run leaves the existing output unchanged" [ "$(md5sum < "$WORK/model.h5")" = "$sum0" ]
+# A run killed mid-way leaves it unchanged too.
+setsid "$MPIEXEC" -np 2 --oversubscribe "$COFI" "${TR[@]}" -o "$WORK/model.h5" -T 1000000 >/dev/null 2>&1 </dev/null &
+sid=$!
+sleep 1.5
+pkill -KILL -s "$sid"; wait "$sid" 2>/dev/null
+check "a killed run leaves the existing output unchanged" [ "$(md5sum < "$WORK/model.h5")" = "$sum0" ]
+# A successful run replaces it (by rename: a new inode).
+ino0=$(stat -c %i "$WORK/model.h5")
+run 2 "${TR[@]}" -o "$WORK/model.h5" -T 5
+check "a successful run replaces the output" [ "$(md5sum < "$WORK/model.h5")" != "$sum0" ]
+check "... by renaming a complete file over it" [ "$(stat -c %i "$WORK/model.h5")" != "$ino0" ]
+# An output never overwrites an input, whichever command.
+gsum=$(md5sum < "$WORK/g.h5")
+ln -sf "$WORK/g.h5" "$WORK/alias.h5"
+for args in "train $WORK/g.h5 -o $WORK/g.h5" "train $WORK/g.h5 -o $WORK/alias.h5" \
+            "train $WORK/g.h5 -o $WORK/x.h5 --checkpoint $WORK/g.h5" \
+            "train $WORK/g.h5 -o $WORK/x.h5 --metrics $WORK/g.h5" \
+            "predict $WORK/model.h5 $WORK/g.h5 -o $WORK/g.h5" \
+            "predict $WORK/model.h5 $WORK/g.h5 -o $WORK/model.h5 --dense" \
+            "convert --from triplets $WORK/g.h5 -o $WORK/g.h5"; do
+    # shellcheck disable=SC2086
+    run 2 $args
+    check "'$args' is refused with exit 2" all_ranks_exited 2 2
+    check "'$args' says why" grep -q "is also an input" "$ERR"
+done
+check "the inputs are unchanged" [ "$(md5sum < "$WORK/g.h5")" = "$gsum" ]
+finish
