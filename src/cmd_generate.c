@@ -35,24 +35,6 @@ static const char help[] =
     "The file holds the ratings layout plus /truth/X [items x R] and /truth/W\n"
     "[users x R]; item ids are Item_0.., user ids User_0...\n";
 
-/* Names prefix + index for rows [begin, begin + n). */
-static int make_names(const char *prefix, cofi_idx begin, cofi_idx n, cofi_strings *s)
-{
-    memset(s, 0, sizeof *s);
-    size_t width = strlen(prefix) + 21;
-    s->off = cofi_malloc((size_t)n + 1, sizeof *s->off, "ids");
-    s->buf = cofi_malloc((size_t)n * width + 1, 1, "ids");
-    if (!s->off || !s->buf) return COFI_ERR_NOMEM;
-    s->n = n;
-    cofi_idx pos = 0;
-    for (cofi_idx i = 0; i < n; i++) {
-        s->off[i] = pos;
-        pos += snprintf(s->buf + pos, width, "%s%" PRIidx, prefix, begin + i) + 1;
-    }
-    s->off[n] = pos;
-    return COFI_OK;
-}
-
 int cofi_cmd_generate(const cofi_comm *c, int argc, char **argv)
 {
     cofi_cmd cmd = {c, "generate"};
@@ -125,8 +107,8 @@ int cofi_cmd_generate(const cofi_comm *c, int argc, char **argv)
         rating = cofi_malloc((size_t)indptr[nl], sizeof *rating, "ratings");
         if (!user || !rating) rc = COFI_ERR_NOMEM;
     }
-    if (!rc) rc = make_names("Item_", i0, nl, &item_ids);
-    if (!rc && c->rank == 0) rc = make_names("User_", 0, p.n_users, &user_ids);
+    if (!rc) rc = cofi_strings_numbered("Item_", i0, nl, &item_ids);
+    if (!rc && c->rank == 0) rc = cofi_strings_numbered("User_", 0, p.n_users, &user_ids);
     rc = cofi_agree(c, rc);
     if (rc) goto done;
     cofi_gen_truth_X(&p, i0, i0 + nl, Xt);

@@ -361,16 +361,8 @@ static int predict_pairs(const cofi_comm *c, const char *model, const char *pair
 
 static int parse_size(const cofi_cmd *cmd, const char *opt, const char *s, double *out)
 {
-    char *end;
-    double v = strtod(s, &end);
-    double mult = 1;
-    if (*end == 'K' || *end == 'k') mult = 1024.0, end++;
-    else if (*end == 'M' || *end == 'm') mult = 1048576.0, end++;
-    else if (*end == 'G' || *end == 'g') mult = 1073741824.0, end++;
-    else if (*end == 'T' || *end == 't') mult = 1099511627776.0, end++;
-    if (end == s || *end != '\0' || !(v > 0) || !isfinite(v))
+    if (cofi_parse_size(s, out) != 0)
         return cli_usage(cmd, "%s must be a size such as 500M or 4G, got '%s'", opt, s);
-    *out = v * mult;
     return COFI_OK;
 }
 

@@ -152,16 +152,20 @@ int cofi_stats(const cofi_comm *c, double v, double *min, double *mean, double *
     return COFI_OK;
 }
 
-int cofi_isum_val(const cofi_comm *c, cofi_val *buf, cofi_idx n, cofi_pending *p)
+static int isum(const cofi_comm *c, void *buf, cofi_idx n, MPI_Datatype t, cofi_pending *p)
 {
     if (n > INT_MAX)
         return cofi_error(COFI_ERR_VALUE, "reduction of %" PRIidx " values is too large for "
                           "one nonblocking call; use --comm allreduce", n);
-    if (MPI_Iallreduce(MPI_IN_PLACE, buf, (int)n, COFI_MPI_VAL, MPI_SUM, c->comm, &p->req) !=
-        MPI_SUCCESS)
+    if (MPI_Iallreduce(MPI_IN_PLACE, buf, (int)n, t, MPI_SUM, c->comm, &p->req) != MPI_SUCCESS)
         return cofi_error(COFI_ERR_MPI, "MPI_Iallreduce failed");
     p->active = 1;
     return COFI_OK;
+}
+
+int cofi_isum_val(const cofi_comm *c, cofi_val *buf, cofi_idx n, cofi_pending *p)
+{
+    return isum(c, buf, n, COFI_MPI_VAL, p);
 }
 
 int cofi_sum_float(const cofi_comm *c, float *buf, cofi_idx n)
@@ -171,14 +175,7 @@ int cofi_sum_float(const cofi_comm *c, float *buf, cofi_idx n)
 
 int cofi_isum_float(const cofi_comm *c, float *buf, cofi_idx n, cofi_pending *p)
 {
-    if (n > INT_MAX)
-        return cofi_error(COFI_ERR_VALUE, "reduction of %" PRIidx " values is too large for "
-                          "one nonblocking call; use --comm allreduce", n);
-    if (MPI_Iallreduce(MPI_IN_PLACE, buf, (int)n, MPI_FLOAT, MPI_SUM, c->comm, &p->req) !=
-        MPI_SUCCESS)
-        return cofi_error(COFI_ERR_MPI, "MPI_Iallreduce failed");
-    p->active = 1;
-    return COFI_OK;
+    return isum(c, buf, n, MPI_FLOAT, p);
 }
 
 /* int counts and displacements for a per-rank block layout. */

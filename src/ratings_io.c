@@ -15,33 +15,13 @@ void cofi_ids_free(cofi_ids *ids)
     cofi_strings_free(&ids->users);
 }
 
-/* Decimal names "0", "1", ... for rows [begin, begin + n): files written by
- * other tools may leave out the ids. */
-static int synth_ids(cofi_idx begin, cofi_idx n, cofi_strings *s)
-{
-    memset(s, 0, sizeof *s);
-    s->n = n;
-    s->off = cofi_malloc((size_t)n + 1, sizeof *s->off, "ids");
-    s->buf = cofi_malloc((size_t)n * 21 + 1, 1, "ids");
-    if (!s->off || !s->buf) {
-        cofi_strings_free(s);
-        return COFI_ERR_NOMEM;
-    }
-    cofi_idx pos = 0;
-    for (cofi_idx i = 0; i < n; i++) {
-        s->off[i] = pos;
-        pos += snprintf(s->buf + pos, 21, "%" PRIidx, begin + i) + 1;
-    }
-    s->off[n] = pos;
-    return COFI_OK;
-}
-
 static int read_ids(cofi_h5 *f, const char *name, cofi_idx global, cofi_idx begin, cofi_idx n,
                     cofi_strings *out)
 {
     cofi_h5_info info;
     COFI_TRY(cofi_h5_info_of(f, name, &info));
-    if (!info.exists) return cofi_agree(f->comm, synth_ids(begin, n, out));
+    /* Files written by other tools may leave the ids out: use decimal indices. */
+    if (!info.exists) return cofi_agree(f->comm, cofi_strings_numbered("", begin, n, out));
     if (info.ndims != 1 || info.dims[0] != global)
         return cofi_error(COFI_ERR_FORMAT, "'%s': dataset '%s' must hold %" PRIidx
                           " strings", f->path, name, global);

@@ -2,23 +2,34 @@
 #include "cofi/sysmem.h"
 #include "cofi/error.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 
+int cofi_parse_size(const char *s, double *bytes)
+{
+    static const char units[] = "KMGT";
+    static const double scale[] = {1024.0, 1048576.0, 1073741824.0, 1099511627776.0};
+    char *end;
+    double v = strtod(s, &end), mult = 1;
+    for (int u = 0; u < 4 && end != s; u++)
+        if (*end == units[u] || *end == units[u] + ('a' - 'A')) {
+            mult = scale[u];
+            end++;
+            break;
+        }
+    if (end == s || *end != '\0' || !(v > 0) || !isfinite(v)) return -1;
+    *bytes = v * mult;
+    return 0;
+}
+
 double cofi_mem_available(void)
 {
     const char *lim = getenv("COFI_MEM_LIMIT");
-    if (lim && *lim) {
-        char *end;
-        double v = strtod(lim, &end);
-        if (*end == 'K' || *end == 'k') v *= 1024.0;
-        else if (*end == 'M' || *end == 'm') v *= 1048576.0;
-        else if (*end == 'G' || *end == 'g') v *= 1073741824.0;
-        else if (*end == 'T' || *end == 't') v *= 1099511627776.0;
-        return v;
-    }
+    double v;
+    if (lim && *lim && cofi_parse_size(lim, &v) == 0) return v;
     FILE *fp = fopen("/proc/meminfo", "r");
     if (!fp) return -1;
     char line[256];

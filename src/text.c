@@ -1009,6 +1009,26 @@ void cofi_strings_free(cofi_strings *s)
     memset(s, 0, sizeof *s);
 }
 
+int cofi_strings_numbered(const char *prefix, cofi_idx begin, cofi_idx n, cofi_strings *s)
+{
+    memset(s, 0, sizeof *s);
+    size_t width = strlen(prefix) + 21;
+    s->off = cofi_malloc((size_t)n + 1, sizeof *s->off, "ids");
+    s->buf = cofi_malloc((size_t)n * width + 1, 1, "ids");
+    if (!s->off || !s->buf) {
+        cofi_strings_free(s);
+        return COFI_ERR_NOMEM;
+    }
+    s->n = n;
+    cofi_idx pos = 0;
+    for (cofi_idx i = 0; i < n; i++) {
+        s->off[i] = pos;
+        pos += snprintf(s->buf + pos, width, "%s%" PRIidx, prefix, begin + i) + 1;
+    }
+    s->off[n] = pos;
+    return COFI_OK;
+}
+
 cofi_idx cofi_strings_maxlen(const cofi_strings *s)
 {
     cofi_idx m = 0;

@@ -9,6 +9,9 @@ double cofi_mem_available(void);
 /* COFI_ERR_NOMEM with a message naming the figure if `bytes` for `what`
  * cannot fit in the memory available; COFI_OK otherwise. */
 int cofi_mem_check(double bytes, const char *what);
+/* A size such as 4096, 500M or 2G (K, M, G, T: powers of 1024) in bytes;
+ * 0 on success, -1 if it does not parse or is not positive. */
+int cofi_parse_size(const char *s, double *bytes);
 /* Peak resident set size of this process, in bytes. */
 double cofi_peak_rss(void);
 

@@ -84,6 +84,9 @@ int cofi_triplets_to_csr(const cofi_triplets *t, const char *display_name, cofi_
 void cofi_csr_free(cofi_csr *c);
 
 void cofi_strings_free(cofi_strings *s);
+/* prefix followed by the numbers begin .. begin + n - 1 ("Item_0", ... or, with
+ * an empty prefix, "0", ...). */
+int cofi_strings_numbered(const char *prefix, cofi_idx begin, cofi_idx n, cofi_strings *s);
 /* Longest string length (without NUL), 0 if empty. */
 cofi_idx cofi_strings_maxlen(const cofi_strings *s);
 
