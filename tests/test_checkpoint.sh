@@ -75,14 +75,18 @@ signal_case() { # np how
         # a wrapper records each rank's exit code
         setsid "$MPIEXEC" -np "$np" --oversubscribe bash -c \
             '"$0" "$@"; echo $? > "'"$rcdir"'/rc.$OMPI_COMM_WORLD_RANK"' \
-            "$COFI" "${TRAIN[@]}" -o "$WORK/s.h5" -T 1000000 >"$WORK/sig.out" 2>&1 </dev/null &
+            "$COFI" "${TRAIN[@]}" -o "$WORK/s.h5" -T 1000000 --print-every 1 >"$WORK/sig.out" 2>&1 </dev/null &
     else
         # no wrapper: mpirun must forward the signal to cofi itself
         setsid bash -c '"$0" "$@"; echo $? > "'"$rcdir"'/rc.mpirun"' "$MPIEXEC" -np "$np" \
-            --oversubscribe "$COFI" "${TRAIN[@]}" -o "$WORK/s.h5" -T 1000000 >"$WORK/sig.out" 2>&1 </dev/null &
+            --oversubscribe "$COFI" "${TRAIN[@]}" -o "$WORK/s.h5" -T 1000000 --print-every 1 >"$WORK/sig.out" 2>&1 </dev/null &
     fi
     local sid=$!
-    sleep 1.5
+    # signal once every rank is training (the first progress row needs every
+    # rank's contribution), not at a fixed time: start-up under the
+    # sanitizers takes seconds, before cofi's signal handlers exist
+    for _ in $(seq 1 600); do grep -qE '^ +[0-9]+ ' "$WORK/sig.out" 2>/dev/null && break; sleep 0.05; done
+    sleep 0.3
     if [ "$how" = term-one-rank ]; then
         local victim
         victim=$(pgrep -s "$sid" -f "$COFI train" | tail -n 1)
