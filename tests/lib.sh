@@ -10,6 +10,10 @@ trap 'rm -rf "$WORK"' EXIT
 FAILS=0
 CHECKS=0
 TIMEOUT=${COFI_CASE_TIMEOUT:-60}
+# The sanitizer build (COFI_SANITIZED=1) runs each cofi process about 2-3x
+# slower; loops that repeat the same code paths at more rank counts use
+# REPEAT_NPS there instead of the full list.
+SANITIZED=${COFI_SANITIZED:-0}
 
 fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
 check() { # check "what" command...
