@@ -39,6 +39,19 @@ run() {
     RANK_RCS=$(cat "$rcdir"/rc.* 2>/dev/null | sort | tr '\n' ' ')
 }
 
+# rank_pid SID RANK: the pid of the cofi process of MPI rank RANK in session
+# SID (found by its name and its environment, not by pid order, which wraps).
+rank_pid() {
+    local p
+    for p in $(pgrep -s "$1" -x cofi); do
+        if tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2"; then
+            echo "$p"
+            return 0
+        fi
+    done
+    return 1
+}
+
 # Every one of NP ranks exited with CODE.
 all_ranks_exited() { # np code
     local want="" i

@@ -89,7 +89,8 @@ signal_case() { # np how
     sleep 0.3
     if [ "$how" = term-one-rank ]; then
         local victim
-        victim=$(pgrep -s "$sid" -f "$COFI train" | tail -n 1)
+        victim=$(rank_pid "$sid" $((np - 1)))
+        check "$how ($np ranks): found rank $((np - 1))" [ -n "$victim" ]
         kill -TERM "$victim"
     else
         kill -USR1 "$(pgrep -s "$sid" -x mpiexec || pgrep -s "$sid" -x mpirun)"

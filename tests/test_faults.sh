@@ -40,7 +40,9 @@ setsid "$MPIEXEC" -np 3 --oversubscribe "$COFI" "${TR[@]}" -o "$WORK/k.h5" -T 10
 sid=$!
 for _ in $(seq 1 100); do [ -e "$WORK/kc.h5" ] && break; sleep 0.05; done
 sleep 0.3
-kill -KILL "$(pgrep -s "$sid" -f "$COFI train" | sed -n 2p)"
+victim=$(rank_pid "$sid" 1)
+check "found rank 1 to kill" [ -n "$victim" ]
+kill -KILL "$victim"
 ended=0
 for _ in $(seq 1 200); do kill -0 "$sid" 2>/dev/null || { ended=1; break; }; sleep 0.1; done
 pkill -KILL -s "$sid" 2>/dev/null; wait "$sid" 2>/dev/null
