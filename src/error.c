@@ -60,9 +60,7 @@ const char *cofi_status_name(int code)
  * ranks cleanly.  Without it the hook compiles to nothing. */
 static long fail_countdown(void)
 {
-#ifndef COFI_FAULT_INJECTION
-    return 1;
-#endif
+#ifdef COFI_FAULT_INJECTION
     static int init = 0;
     static long left = -1;
     if (!init) {
@@ -75,6 +73,9 @@ static long fail_countdown(void)
     }
     if (left < 0) return 1;
     return left--;
+#else
+    return 1;
+#endif
 }
 
 void *cofi_malloc(size_t count, size_t size, const char *what)

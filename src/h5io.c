@@ -55,12 +55,13 @@ static void handle_init(cofi_h5 *f, const cofi_comm *c, const char *path)
  * would. */
 static int injected_open_failure(const cofi_comm *c)
 {
-#ifndef COFI_FAULT_INJECTION
+#ifdef COFI_FAULT_INJECTION
+    const char *r = getenv("COFI_FAIL_OPEN_RANK");
+    return r && *r && atoi(r) == c->rank;
+#else
     (void)c;
     return 0;
 #endif
-    const char *r = getenv("COFI_FAIL_OPEN_RANK");
-    return r && *r && atoi(r) == c->rank;
 }
 
 /* Rank-local checks that give a precise message before HDF5 is involved. */

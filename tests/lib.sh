@@ -11,8 +11,8 @@ FAILS=0
 CHECKS=0
 TIMEOUT=${COFI_CASE_TIMEOUT:-60}
 # The sanitizer build (COFI_SANITIZED=1) runs each cofi process about 2-3x
-# slower; loops that repeat the same code paths at more rank counts use
-# REPEAT_NPS there instead of the full list.
+# slower; loops that repeat the same code paths at more rank counts run at
+# fewer of them there (test_badinput, test_paths).
 SANITIZED=${COFI_SANITIZED:-0}
 
 fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
@@ -44,7 +44,7 @@ run() {
 rank_pid() {
     local p
     for p in $(pgrep -s "$1" -x cofi); do
-        if tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2"; then
+        if tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -qxE "(OMPI_COMM_WORLD_RANK|PMI_RANK)=$2"; then
             echo "$p"
             return 0
         fi
