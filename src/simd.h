@@ -11,6 +11,10 @@
 
 #include "cofi/types.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #define COFI_VW 8
@@ -52,6 +56,20 @@ static inline cofi_vd vd_zero(void) { return 0.0; }
 static inline cofi_vd vd_fma(cofi_vd a, cofi_vd b, cofi_vd c) { return COFI_FMA(a, b, c); }
 static inline cofi_vd vd_add(cofi_vd a, cofi_vd b) { return a + b; }
 static inline cofi_val vd_sum(cofi_vd v) { return v; }
+#endif
+
+/* x clamped to [lo, hi] (lo <= hi) without a branch: a comparison the
+ * branch predictor cannot learn costs more than the two instructions. */
+#if defined(__SSE2__)
+static inline cofi_val sd_clamp(cofi_val x, cofi_val lo, cofi_val hi)
+{
+    return _mm_cvtsd_f64(_mm_min_sd(_mm_max_sd(_mm_set_sd(x), _mm_set_sd(lo)), _mm_set_sd(hi)));
+}
+#else
+static inline cofi_val sd_clamp(cofi_val x, cofi_val lo, cofi_val hi)
+{
+    return x < lo ? lo : x > hi ? hi : x;
+}
 #endif
 
 /* The name of the vector target, for reports. */
