@@ -56,6 +56,15 @@ static inline __attribute__((always_inline)) void prefetch_row(const cofi_val *r
     for (cofi_idx l = 0; l < ld; l += 16) __builtin_prefetch(row + l, 0, 3);
 }
 
+/* The residual slot a later rating will write: the item pass scatters
+ * residuals into the user pass's order. */
+static inline __attribute__((always_inline)) void prefetch_resid(const cofi_kernel_ws *ws, cofi_idx t,
+                                                                 const int ef)
+{
+    if (ef) __builtin_prefetch(ws->resid32 + t, 1, 3);
+    else __builtin_prefetch(ws->resid + t, 1, 3);
+}
+
 /* One item: residuals, the four sums and, when grad, its gradient row.
  * rf: ratings in float; ef: residuals in float; LD: the padded row length
  * as a compile-time constant, or 0 to use M->ld. */
@@ -94,8 +103,8 @@ item_row(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_params *p
         const cofi_val yhat_ = (DOT) + b[JJ] + base;                                        \
         const cofi_val e_ = yhat_ - y_;                                                     \
         const cofi_val ec_ = sd_clamp(yhat_, lo, hi) - y_;                                  \
-        if (ef) E32[RR] = (float)e_;                                                        \
-        else E[RR] = e_;                                                                    \
+        if (ef) E32[R->rpos[RR]] = (float)e_;                                               \
+        else E[R->rpos[RR]] = e_;                                                           \
         sse = COFI_FMA(e_, e_, sse);                                                        \
         ssec = COFI_FMA(ec_, ec_, ssec);                                                    \
         saec += fabs(ec_);                                                                  \
@@ -136,6 +145,8 @@ item_row(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_params *p
             if (r + 1 + COFI_PREFETCH_AHEAD < rend) {
                 prefetch_row(W + R->user[r + COFI_PREFETCH_AHEAD] * ld, ld);
                 prefetch_row(W + R->user[r + 1 + COFI_PREFETCH_AHEAD] * ld, ld);
+                prefetch_resid(ws, R->rpos[r + COFI_PREFETCH_AHEAD], ef);
+                prefetch_resid(ws, R->rpos[r + 1 + COFI_PREFETCH_AHEAD], ef);
             }
             const cofi_idx n0 = R->user[r], n1 = R->user[r + 1];
             const cofi_val *u0 = W + n0 * ld, *u1 = W + n1 * ld;
@@ -154,7 +165,10 @@ item_row(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_params *p
         const cofi_idx j = R->user[r];
         const cofi_val *w = W + j * ld;
         cofi_val dot;
-        if (r + COFI_PREFETCH_AHEAD < rend) prefetch_row(W + R->user[r + COFI_PREFETCH_AHEAD] * ld, ld);
+        if (r + COFI_PREFETCH_AHEAD < rend) {
+            prefetch_row(W + R->user[r + COFI_PREFETCH_AHEAD] * ld, ld);
+            prefetch_resid(ws, R->rpos[r + COFI_PREFETCH_AHEAD], ef);
+        }
         if (LD) {
             cofi_vd a[4] = {vd_zero(), vd_zero(), vd_zero(), vd_zero()};
             for (int c = 0; c < NV; c++) a[c & 3] = vd_fma(xv[c], vd_load(w + c * COFI_VW), a[c & 3]);
@@ -260,12 +274,9 @@ user_block(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_ws *ws,
             memset(acc, 0, (size_t)ld * sizeof acc[0]);
         const cofi_idx tend = R->tptr[j + 1];
         for (cofi_idx t = R->tptr[j]; t < tend; t++) {
-            if (t + COFI_PREFETCH_AHEAD < tend) {
-                prefetch_row(X + R->titem[t + COFI_PREFETCH_AHEAD] * ld, ld);
-                if (ef) __builtin_prefetch(E32 + R->tpos[t + COFI_PREFETCH_AHEAD], 0, 3);
-                else __builtin_prefetch(E + R->tpos[t + COFI_PREFETCH_AHEAD], 0, 3);
-            }
-            const cofi_val e = ef ? (cofi_val)E32[R->tpos[t]] : E[R->tpos[t]];
+            if (t + COFI_PREFETCH_AHEAD < tend) prefetch_row(X + R->titem[t + COFI_PREFETCH_AHEAD] * ld, ld);
+            /* the item pass left the residuals in this order: read in sequence */
+            const cofi_val e = ef ? (cofi_val)E32[t] : E[t];
             const cofi_val *x = X + R->titem[t] * ld;
             if (LD) {
                 const cofi_vd ve = vd_set1(e);

@@ -130,8 +130,8 @@ int cofi_split_holdout(cofi_ratings *R, const cofi_strings *item_ids, const cofi
     cofi_free(out);
     cofi_free(R->tptr);
     cofi_free(R->titem);
-    cofi_free(R->tpos);
+    cofi_free(R->rpos);
     R->tptr = NULL;
-    R->titem = R->tpos = NULL;
+    R->titem = R->rpos = NULL;
     return cofi_ratings_build_transpose(R);
 }

@@ -96,8 +96,8 @@ int cofi_ratings_build_transpose(cofi_ratings *R)
     cofi_idx nu = R->n_users, nnz = R->nnz_local;
     R->tptr = cofi_calloc((size_t)nu + 1, sizeof *R->tptr, "user index");
     R->titem = cofi_malloc((size_t)(nnz > 0 ? nnz : 1), sizeof *R->titem, "user index");
-    R->tpos = cofi_malloc((size_t)(nnz > 0 ? nnz : 1), sizeof *R->tpos, "user index");
-    if (!R->tptr || !R->titem || !R->tpos) return COFI_ERR_NOMEM;
+    R->rpos = cofi_malloc((size_t)(nnz > 0 ? nnz : 1), sizeof *R->rpos, "user index");
+    if (!R->tptr || !R->titem || !R->rpos) return COFI_ERR_NOMEM;
     for (cofi_idx r = 0; r < nnz; r++) R->tptr[R->user[r] + 1]++;
     for (cofi_idx j = 0; j < nu; j++) R->tptr[j + 1] += R->tptr[j];
     /* Filling in item order keeps each user's list sorted by item. */
@@ -108,7 +108,7 @@ int cofi_ratings_build_transpose(cofi_ratings *R)
         for (cofi_idx r = R->indptr[i]; r < R->indptr[i + 1]; r++) {
             cofi_idx t = next[R->user[r]]++;
             R->titem[t] = (cofi_lidx)i;
-            R->tpos[t] = (cofi_lidx)r;
+            R->rpos[r] = (cofi_lidx)t;
         }
     cofi_free(next);
     return COFI_OK;
@@ -117,7 +117,7 @@ int cofi_ratings_build_transpose(cofi_ratings *R)
 double cofi_ratings_bytes(const cofi_ratings *R)
 {
     double per = sizeof *R->user + (R->rating32 ? sizeof(float) : sizeof(cofi_val)) +
-                 sizeof *R->titem + sizeof *R->tpos;
+                 sizeof *R->titem + sizeof *R->rpos;
     double rows = (double)(R->n_local + 1 + R->n_users + 1) * sizeof(cofi_idx);
     return R->nnz_local > 0 ? per + rows / (double)R->nnz_local : per;
 }
@@ -130,7 +130,7 @@ void cofi_ratings_free(cofi_ratings *R)
     cofi_free(R->rating64);
     cofi_free(R->tptr);
     cofi_free(R->titem);
-    cofi_free(R->tpos);
+    cofi_free(R->rpos);
     memset(R, 0, sizeof *R);
 }
 

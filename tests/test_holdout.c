@@ -61,13 +61,20 @@ static void split(const cofi_csr *c, const cofi_strings *items, const cofi_strin
         CHECK(q == R.indptr[i + 1], "kept count of item %ld", (long)gi);
         k += R.indptr[i + 1] - R.indptr[i];
     }
-    /* the transposed index describes the kept ratings */
-    cofi_idx tn = 0;
+    /* the transposed index describes the kept ratings: rpos sends each to
+     * a distinct place in its user's list, which names its item, in item order */
+    CHECK(R.tptr[NU] == R.nnz_local, "transposed index size");
+    char *seen = calloc((size_t)R.nnz_local + 1, 1);
+    for (cofi_idx i = 0; i < R.n_local; i++)
+        for (cofi_idx r = R.indptr[i]; r < R.indptr[i + 1]; r++) {
+            cofi_idx t = R.rpos[r], j = R.user[r];
+            CHECK(t >= R.tptr[j] && t < R.tptr[j + 1] && R.titem[t] == i && !seen[t], "transposed index");
+            seen[t] = 1;
+        }
     for (cofi_idx j = 0; j < NU; j++)
-        for (cofi_idx t = R.tptr[j]; t < R.tptr[j + 1]; t++, tn++)
-            CHECK(R.user[R.tpos[t]] == j && R.tpos[t] >= R.indptr[R.titem[t]] &&
-                      R.tpos[t] < R.indptr[R.titem[t] + 1], "transposed index");
-    CHECK(tn == R.nnz_local, "transposed index size");
+        for (cofi_idx t = R.tptr[j] + 1; t < R.tptr[j + 1]; t++)
+            CHECK(R.titem[t - 1] < R.titem[t], "user %ld's ratings in item order", (long)j);
+    free(seen);
     *kept = k;
     cofi_pairs_free(&val);
     cofi_ratings_free(&R);

@@ -25,7 +25,8 @@
 #define COFI_USER_BLOCK 32
 
 typedef struct {
-    cofi_val *resid;   /* nnz_local residuals of the last evaluation */
+    cofi_val *resid;   /* nnz_local residuals of the last evaluation, in the
+                        * transposed (user) order: rating r's at R->rpos[r] */
     float *resid32;    /* ... in single precision instead */
     cofi_val *partial; /* per-block partial sums */
     cofi_idx n_partial;

@@ -23,11 +23,12 @@ typedef struct {
     float *rating32;
     cofi_val *rating64;
     /* transposed index: user j's ratings here are t in [tptr[j], tptr[j+1]),
-     * in increasing item order; rating t is at position tpos[t] of user[] and
-     * the ratings, in local item titem[t]. */
+     * in increasing item order, in local item titem[t]; the rating at
+     * position r of user[] is at position rpos[r] of this order (the item
+     * pass stores residuals there, so the user pass reads them in sequence). */
     cofi_idx *tptr;    /* n_users + 1 */
     cofi_lidx *titem;  /* nnz_local */
-    cofi_lidx *tpos;   /* nnz_local */
+    cofi_lidx *rpos;   /* nnz_local */
 } cofi_ratings;
 
 static inline cofi_val cofi_rating(const cofi_ratings *R, cofi_idx r)
@@ -55,7 +56,7 @@ int cofi_ratings_store(cofi_ratings *R, const cofi_idx *user, const cofi_val *ra
 int cofi_ratings_float_exact(const cofi_val *rating, cofi_idx n);
 /* Single precision: round double ratings to float (no-op if already float). */
 int cofi_ratings_to_single(cofi_ratings *R);
-/* Build tptr/titem/tpos from the CSR slice. */
+/* Build tptr/titem/rpos from the CSR slice. */
 int cofi_ratings_build_transpose(cofi_ratings *R);
 void cofi_ratings_free(cofi_ratings *R);
 

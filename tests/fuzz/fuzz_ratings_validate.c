@@ -72,26 +72,26 @@ static void check_transpose(const cofi_ratings *R)
     cofi_idx nnz = R->nnz_local;
     FUZZ_CHECK(R->tptr[0] == 0 && R->tptr[R->n_users] == nnz, "tptr ends %lld, %lld of %lld",
                (long long)R->tptr[0], (long long)R->tptr[R->n_users], (long long)nnz);
+    for (cofi_idx j = 0; j < R->n_users; j++)
+        FUZZ_CHECK(R->tptr[j] <= R->tptr[j + 1], "tptr decreases at user %lld", (long long)j);
+    /* rpos sends each rating to a distinct place in its user's list, which
+     * names the rating's item; each list is in increasing item order */
     unsigned char *seen = calloc((size_t)nnz + 1, 1);
     FUZZ_CHECK(seen != NULL, "out of memory");
-    for (cofi_idx j = 0; j < R->n_users; j++) {
-        FUZZ_CHECK(R->tptr[j] <= R->tptr[j + 1], "tptr decreases at user %lld", (long long)j);
-        for (cofi_idx t = R->tptr[j]; t < R->tptr[j + 1]; t++) {
-            cofi_lidx pos = R->tpos[t], it = R->titem[t];
-            FUZZ_CHECK(pos >= 0 && pos < nnz && !seen[pos], "user %lld: position %d (of %lld)%s",
-                       (long long)j, (int)pos, (long long)nnz,
-                       pos >= 0 && pos < nnz ? " listed twice" : "");
-            seen[pos] = 1;
-            FUZZ_CHECK(R->user[pos] == j, "user %lld lists position %d of user %d", (long long)j,
-                       (int)pos, (int)R->user[pos]);
-            FUZZ_CHECK(it >= 0 && it < R->n_local && R->indptr[it] <= pos &&
-                           pos < R->indptr[it + 1],
-                       "user %lld: position %d is not in local item %d", (long long)j, (int)pos,
-                       (int)it);
-            FUZZ_CHECK(t == R->tptr[j] || R->titem[t - 1] < it,
-                       "user %lld: items not increasing", (long long)j);
+    for (cofi_idx i = 0; i < R->n_local; i++)
+        for (cofi_idx r = R->indptr[i]; r < R->indptr[i + 1]; r++) {
+            cofi_lidx t = R->rpos[r];
+            cofi_idx j = R->user[r];
+            FUZZ_CHECK(t >= R->tptr[j] && t < R->tptr[j + 1] && !seen[t],
+                       "rating %lld: place %d not free in user %lld's list", (long long)r, (int)t,
+                       (long long)j);
+            seen[t] = 1;
+            FUZZ_CHECK(R->titem[t] == i, "rating %lld: place %d names item %d, not %lld",
+                       (long long)r, (int)t, (int)R->titem[t], (long long)i);
         }
-    }
+    for (cofi_idx j = 0; j < R->n_users; j++)
+        for (cofi_idx t = R->tptr[j] + 1; t < R->tptr[j + 1]; t++)
+            FUZZ_CHECK(R->titem[t - 1] < R->titem[t], "user %lld: items not increasing", (long long)j);
     free(seen);
 }
 
