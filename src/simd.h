@@ -11,10 +11,6 @@
 
 #include "cofi/types.h"
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #define COFI_VW 8
@@ -59,18 +55,14 @@ static inline cofi_val vd_sum(cofi_vd v) { return v; }
 #endif
 
 /* x clamped to [lo, hi] (lo <= hi) without a branch: a comparison the
- * branch predictor cannot learn costs more than the two instructions. */
-#if defined(__SSE2__)
+ * branch predictor cannot learn costs more than the two instructions.
+ * Written in the operand order of maxsd and minsd, so compilers emit those
+ * (a nested ?: compiled to compares and jumps). */
 static inline cofi_val sd_clamp(cofi_val x, cofi_val lo, cofi_val hi)
 {
-    return _mm_cvtsd_f64(_mm_min_sd(_mm_max_sd(_mm_set_sd(x), _mm_set_sd(lo)), _mm_set_sd(hi)));
+    x = x > lo ? x : lo;
+    return x < hi ? x : hi;
 }
-#else
-static inline cofi_val sd_clamp(cofi_val x, cofi_val lo, cofi_val hi)
-{
-    return x < lo ? lo : x > hi ? hi : x;
-}
-#endif
 
 /* The name of the vector target, for reports. */
 static inline const char *cofi_simd_name(void)
