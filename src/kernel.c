@@ -135,19 +135,24 @@ item_row(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_params *p
             gv[c] = vd_fma(v1_, vd_load((W1) + c * COFI_VW), gv[c]);                 \
         }                                                                            \
     } while (0)
+#define COFI_PREFETCH2(RR)                                                             \
+    do {                                                                             \
+        if ((RR) + 1 + COFI_PREFETCH_AHEAD < rend) {                                 \
+            prefetch_row(W + R->user[(RR) + COFI_PREFETCH_AHEAD] * ld, ld);          \
+            prefetch_row(W + R->user[(RR) + 1 + COFI_PREFETCH_AHEAD] * ld, ld);      \
+            prefetch_resid(ws, R->rpos[(RR) + COFI_PREFETCH_AHEAD], ef);             \
+            prefetch_resid(ws, R->rpos[(RR) + 1 + COFI_PREFETCH_AHEAD], ef);         \
+        }                                                                            \
+    } while (0)
         cofi_idx j0 = R->user[r], j1 = R->user[r + 1];
         const cofi_val *w0 = W + j0 * ld, *w1 = W + j1 * ld;
         cofi_val d0, d1, e0, e1;
+        COFI_PREFETCH2(r);
         COFI_DOT2(w0, w1, d0, d1);
         COFI_RATING_TAIL(r, j0, d0, e0);
         COFI_RATING_TAIL(r + 1, j1, d1, e1);
         for (r += 2; r + 1 < rend; r += 2) {
-            if (r + 1 + COFI_PREFETCH_AHEAD < rend) {
-                prefetch_row(W + R->user[r + COFI_PREFETCH_AHEAD] * ld, ld);
-                prefetch_row(W + R->user[r + 1 + COFI_PREFETCH_AHEAD] * ld, ld);
-                prefetch_resid(ws, R->rpos[r + COFI_PREFETCH_AHEAD], ef);
-                prefetch_resid(ws, R->rpos[r + 1 + COFI_PREFETCH_AHEAD], ef);
-            }
+            COFI_PREFETCH2(r);
             const cofi_idx n0 = R->user[r], n1 = R->user[r + 1];
             const cofi_val *u0 = W + n0 * ld, *u1 = W + n1 * ld;
             cofi_val f0, f1;
@@ -158,6 +163,7 @@ item_row(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_params *p
             w0 = u0, w1 = u1;
         }
         if (grad) COFI_GRAD2(w0, w1, e0, e1);
+#undef COFI_PREFETCH2
 #undef COFI_DOT2
 #undef COFI_GRAD2
     }

@@ -68,8 +68,9 @@ static void split(const cofi_csr *c, const cofi_strings *items, const cofi_strin
     for (cofi_idx i = 0; i < R.n_local; i++)
         for (cofi_idx r = R.indptr[i]; r < R.indptr[i + 1]; r++) {
             cofi_idx t = R.rpos[r], j = R.user[r];
-            CHECK(t >= R.tptr[j] && t < R.tptr[j + 1] && R.titem[t] == i && !seen[t], "transposed index");
-            seen[t] = 1;
+            int ok = t >= R.tptr[j] && t < R.tptr[j + 1] && R.titem[t] == i && !seen[t];
+            CHECK(ok, "transposed index");
+            if (ok) seen[t] = 1;
         }
     for (cofi_idx j = 0; j < NU; j++)
         for (cofi_idx t = R.tptr[j] + 1; t < R.tptr[j + 1]; t++)
