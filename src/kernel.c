@@ -1,13 +1,57 @@
 /* kernel.c - the gradient pass over a rank's ratings. */
 #include "cofi/kernel.h"
 #include "cofi/error.h"
+#include "cofi/partition.h"
 #include "dot.h"
 
 #include <math.h>
 #include <omp.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 
 static cofi_idx n_blocks(cofi_idx rows, cofi_idx bs) { return (rows + bs - 1) / bs; }
+
+/* A thread's blocks still to take, [front, back), packed in one word so that
+ * the owner (from the front) and a thread out of work (from the back) claim
+ * a block with one compare-and-swap.  One cache line each. */
+typedef struct {
+    _Alignas(64) _Atomic uint64_t fb;
+} block_queue;
+
+static uint64_t fb_pack(cofi_idx f, cofi_idx b) { return (uint64_t)b << 32 | (uint64_t)(uint32_t)f; }
+
+static int queue_take(block_queue *q, int from_back, cofi_idx *blk)
+{
+    uint64_t v = atomic_load_explicit(&q->fb, memory_order_acquire);
+    for (;;) {
+        const cofi_idx f = (cofi_idx)(v & 0xffffffffu), b = (cofi_idx)(v >> 32);
+        if (f >= b) return 0;
+        const uint64_t w = from_back ? fb_pack(f, b - 1) : fb_pack(f + 1, b);
+        if (atomic_compare_exchange_weak_explicit(&q->fb, &v, w, memory_order_acq_rel,
+                                                  memory_order_acquire)) {
+            *blk = from_back ? b - 1 : f;
+            return 1;
+        }
+    }
+}
+
+/* Each thread's contiguous range of row blocks, balanced like the ranks'
+ * item rows (ratings plus an average row's worth per block): out[t] to
+ * out[t + 1].  The same range every iteration keeps a thread on the same
+ * rows in every pass, so the rows it writes (gradients, residuals) and the
+ * rows the optimizer then updates mostly stay in its core's caches. */
+static int thread_ranges(const cofi_idx *ptr, cofi_idx rows, cofi_idx bs, int threads, cofi_idx *out)
+{
+    const cofi_idx nb = n_blocks(rows, bs);
+    cofi_idx *bptr = cofi_malloc((size_t)nb + 1, sizeof *bptr, "block pointers");
+    if (!bptr) return COFI_ERR_NOMEM;
+    for (cofi_idx b = 0; b < nb; b++) bptr[b] = ptr[b * bs];
+    bptr[nb] = ptr[rows];
+    cofi_partition_rows(bptr, nb, threads, out);
+    cofi_free(bptr);
+    return COFI_OK;
+}
 
 int cofi_kernel_ws_alloc(cofi_kernel_ws *ws, const cofi_ratings *R, cofi_idx ld, int single)
 {
@@ -22,7 +66,18 @@ int cofi_kernel_ws_alloc(cofi_kernel_ws *ws, const cofi_ratings *R, cofi_idx ld,
     else ws->resid = cofi_malloc(n, sizeof *ws->resid, "residuals");
     ws->partial = cofi_malloc((size_t)ws->n_partial, sizeof *ws->partial, "partial sums");
     ws->acc = cofi_malloc((size_t)ws->threads * (size_t)ld, sizeof *ws->acc, "accumulators");
-    if ((!ws->resid && !ws->resid32) || !ws->partial || !ws->acc) {
+    const size_t nr = (size_t)ws->threads + 1;
+    ws->iblk = cofi_malloc(2 * nr, sizeof *ws->iblk, "thread ranges");
+    ws->queues = cofi_malloc((size_t)ws->threads, sizeof(block_queue), "work queues");
+    if (ws->queues)
+        for (int t = 0; t < ws->threads; t++) atomic_init(&((block_queue *)ws->queues)[t].fb, 0);
+    if ((!ws->resid && !ws->resid32) || !ws->partial || !ws->acc || !ws->iblk || !ws->queues) {
+        cofi_kernel_ws_free(ws);
+        return COFI_ERR_NOMEM;
+    }
+    ws->ublk = ws->iblk + nr;
+    if (thread_ranges(R->indptr, R->n_local, COFI_ITEM_BLOCK, ws->threads, ws->iblk) ||
+        thread_ranges(R->tptr, R->n_users, COFI_USER_BLOCK, ws->threads, ws->ublk)) {
         cofi_kernel_ws_free(ws);
         return COFI_ERR_NOMEM;
     }
@@ -35,6 +90,8 @@ void cofi_kernel_ws_free(cofi_kernel_ws *ws)
     cofi_free(ws->resid32);
     cofi_free(ws->acc);
     cofi_free(ws->partial);
+    cofi_free(ws->iblk);
+    cofi_free(ws->queues);
     memset(ws, 0, sizeof *ws);
 }
 
@@ -235,21 +292,67 @@ item_block(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_params 
     out[COFI_SUM_SAE_C] = sum[3];
 }
 
+/* One block with the row length's compiled copy. */
+static inline __attribute__((always_inline)) void
+item_block_any(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_params *p,
+               cofi_kernel_ws *ws, cofi_idx blk, cofi_val *gX, cofi_val *gib, const int rf,
+               const int ef)
+{
+    switch (M->ld) {
+#define CASE(L) case L: item_block(R, M, p, ws, blk, gX, gib, rf, ef, L); break;
+        COFI_LD_CASES(CASE)
+#undef CASE
+    default: item_block(R, M, p, ws, blk, gX, gib, rf, ef, 0);
+    }
+}
+
+/* The blocks of a pass, each handed to exactly one thread of the team: a
+ * thread takes its own range from the front, then what is left of the other
+ * threads' ranges from their back.  Which thread takes a block never changes
+ * a result: every block's sums and rows are its own.  A team of another size
+ * than the ranges were made for splits the blocks evenly instead. */
+typedef struct {
+    block_queue *q; /* NULL: the even split [next, end) */
+    int T, t, v;    /* team size, this thread, the queue being taken from (t + v) */
+    cofi_idx next, end;
+} block_iter;
+
+static void block_iter_start(block_iter *it, const cofi_kernel_ws *ws, const cofi_idx *ranges,
+                             cofi_idx nb)
+{
+    it->T = omp_get_num_threads();
+    it->t = omp_get_thread_num();
+    it->v = 0;
+    /* (a queue holds block numbers in 32 bits) */
+    it->q = it->T == ws->threads && nb < ((cofi_idx)1 << 32) ? ws->queues : NULL;
+    if (it->q)
+        atomic_store_explicit(&it->q[it->t].fb, fb_pack(ranges[it->t], ranges[it->t + 1]),
+                              memory_order_release);
+    it->next = nb / it->T * it->t + nb % it->T * it->t / it->T;
+    it->end = nb / it->T * (it->t + 1) + nb % it->T * (it->t + 1) / it->T;
+}
+
+static int block_iter_next(block_iter *it, cofi_idx *blk)
+{
+    if (!it->q) {
+        if (it->next >= it->end) return 0;
+        *blk = it->next++;
+        return 1;
+    }
+    for (; it->v < it->T; it->v++)
+        if (queue_take(&it->q[(it->t + it->v) % it->T], it->v > 0, blk)) return 1;
+    return 0;
+}
+
 /* Item pass: residuals and the sums per block; gX and gib when asked. */
 static inline __attribute__((always_inline)) void
 item_pass_impl(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_params *p,
                cofi_kernel_ws *ws, cofi_val *gX, cofi_val *gib, const int rf, const int ef)
 {
-    const cofi_idx nb = n_blocks(R->n_local, COFI_ITEM_BLOCK);
-#pragma omp for schedule(dynamic, 1)
-    for (cofi_idx blk = 0; blk < nb; blk++) {
-        switch (M->ld) {
-#define CASE(L) case L: item_block(R, M, p, ws, blk, gX, gib, rf, ef, L); break;
-            COFI_LD_CASES(CASE)
-#undef CASE
-        default: item_block(R, M, p, ws, blk, gX, gib, rf, ef, 0);
-        }
-    }
+    block_iter it;
+    cofi_idx blk;
+    block_iter_start(&it, ws, ws->iblk, n_blocks(R->n_local, COFI_ITEM_BLOCK));
+    while (block_iter_next(&it, &blk)) item_block_any(R, M, p, ws, blk, gX, gib, rf, ef);
 }
 
 static void item_pass(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_params *p,
@@ -300,19 +403,25 @@ user_block(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_ws *ws,
 }
 
 static inline __attribute__((always_inline)) void
+user_block_any(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_ws *ws, cofi_idx blk,
+               cofi_val *acc, cofi_val *gW, cofi_idx ldgw, cofi_val *gb, cofi_idx ldgb, const int ef)
+{
+    switch (M->ld) {
+#define CASE(L) case L: user_block(R, M, ws, blk, acc, gW, ldgw, gb, ldgb, ef, L); break;
+        COFI_LD_CASES(CASE)
+#undef CASE
+    default: user_block(R, M, ws, blk, acc, gW, ldgw, gb, ldgb, ef, 0);
+    }
+}
+
+static inline __attribute__((always_inline)) void
 user_pass_impl(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_ws *ws, cofi_val *acc,
                cofi_val *gW, cofi_idx ldgw, cofi_val *gb, cofi_idx ldgb, const int ef)
 {
-    const cofi_idx nub = n_blocks(R->n_users, COFI_USER_BLOCK);
-#pragma omp for schedule(dynamic, 1)
-    for (cofi_idx blk = 0; blk < nub; blk++) {
-        switch (M->ld) {
-#define CASE(L) case L: user_block(R, M, ws, blk, acc, gW, ldgw, gb, ldgb, ef, L); break;
-            COFI_LD_CASES(CASE)
-#undef CASE
-        default: user_block(R, M, ws, blk, acc, gW, ldgw, gb, ldgb, ef, 0);
-        }
-    }
+    block_iter it;
+    cofi_idx blk;
+    block_iter_start(&it, ws, ws->ublk, n_blocks(R->n_users, COFI_USER_BLOCK));
+    while (block_iter_next(&it, &blk)) user_block_any(R, M, ws, blk, acc, gW, ldgw, gb, ldgb, ef);
 }
 
 static void sum_partials(const cofi_kernel_ws *ws, cofi_idx nb, cofi_val sums[COFI_NSUMS])
@@ -329,7 +438,8 @@ void cofi_kernel_grad(const cofi_ratings *R, const cofi_model *M, const cofi_ker
 #pragma omp parallel num_threads(ws->threads)
     {
         item_pass(R, M, p, ws, gX, gib);
-        /* (implicit barrier: all residuals are known) */
+#pragma omp barrier
+        /* all residuals are known */
         cofi_val *acc = ws->acc + (size_t)omp_get_thread_num() * (size_t)ws->ld;
         if (ws->resid32) user_pass_impl(R, M, ws, acc, gW, ldgw, gb, ldgb, 1);
         else user_pass_impl(R, M, ws, acc, gW, ldgw, gb, ldgb, 0);

@@ -1,7 +1,8 @@
 /* test_kernel.c - the gradient kernel against a naive dense reference and
  * against finite differences of the cost, for several k (padding), with
  * offsets, plain and count-weighted ridge, clipped metrics, on item slices
- * that mimic ranks, at several thread counts. */
+ * that mimic ranks, at several thread counts and ways of handing out the
+ * blocks (bitwise equal to one thread). */
 #include "testutil.h"
 
 #include <math.h>
@@ -151,8 +152,14 @@ static void slice(const dense *d, cofi_idx i0, cofi_idx nl, cofi_ratings *R, cof
     M->clip_hi = d->hi;
 }
 
+/* How the blocks reach the threads: as cofi hands them out; with every
+ * block in the last thread's range, so the others can only take them from
+ * its back; or from inside another parallel region, where the team (of 1)
+ * is not the one the ranges were made for.  Results must not change. */
+enum { SPLIT_NORMAL, SPLIT_STEAL, SPLIT_NESTED };
+
 /* Kernel over `parts` item slices, summed as the trainer's allreduce would. */
-static void kernel_all(const dense *d, int parts, double *gX, double *gW, double *gb,
+static void kernel_all(const dense *d, int parts, int split, double *gX, double *gW, double *gb,
                        double *gib, double *J, double *ssec, double *saec)
 {
     cofi_idx k = d->k;
@@ -171,9 +178,21 @@ static void kernel_all(const dense *d, int parts, double *gX, double *gW, double
         cofi_kernel_ws ws;
         slice(d, i0, i1 - i0, &R, &M);
         cofi_kernel_ws_alloc(&ws, &R, M.ld, 0);
+        if (split == SPLIT_STEAL)
+            for (int t = 0; t < ws.threads; t++) ws.iblk[t] = ws.ublk[t] = 0;
         /* kernels need 64-byte aligned rows, as cofi allocates them */
         double *gx = cofi_calloc((size_t)((i1 - i0) * M.ld + 1), sizeof(double), "gx"), s[COFI_NSUMS];
-        cofi_kernel_grad(&R, &M, &kp, &ws, gx, pw, k, pb, 1, gib + i0, s);
+        if (split == SPLIT_NESTED) {
+            omp_set_max_active_levels(1);
+#pragma omp parallel num_threads(2)
+#pragma omp single
+            {
+                CHECK(omp_get_max_active_levels() == 1, "nested regions get one thread");
+                cofi_kernel_grad(&R, &M, &kp, &ws, gx, pw, k, pb, 1, gib + i0, s);
+            }
+        } else {
+            cofi_kernel_grad(&R, &M, &kp, &ws, gx, pw, k, pb, 1, gib + i0, s);
+        }
         for (cofi_idx i = 0; i < i1 - i0; i++) {
             memcpy(gX + (i0 + i) * k, gx + i * M.ld, sizeof(double) * (size_t)k);
             for (cofi_idx f = k; f < M.ld; f++)
@@ -220,12 +239,16 @@ static void test_shape(cofi_idx ni, cofi_idx nu, cofi_idx k, int weighted)
     double *gb = malloc(sizeof(double) * (size_t)nu), *gib = malloc(sizeof(double) * (size_t)ni);
     double *gX1 = malloc(sizeof(double) * nx), *gW1 = malloc(sizeof(double) * nw), J1 = 0;
     for (int parts = 1; parts <= 4; parts++) {
-        for (int threads = 1; threads <= 3; threads++) {
+        for (int run = 1; run <= 7; run++) {
+            /* 1-3 threads as handed out, then 2-3 stealing, 2-3 nested */
+            const int threads = run <= 3 ? run : 2 + (run - 4) % 2;
+            const int split = run <= 3 ? SPLIT_NORMAL : run <= 5 ? SPLIT_STEAL : SPLIT_NESTED;
             omp_set_num_threads(threads);
             double J, ssec, saec;
-            kernel_all(&d, parts, gX, gW, gb, gib, &J, &ssec, &saec);
+            kernel_all(&d, parts, split, gX, gW, gb, gib, &J, &ssec, &saec);
             char what[96];
-            snprintf(what, sizeof what, "k=%ld w=%d parts=%d threads=%d J", (long)k, weighted, parts, threads);
+            snprintf(what, sizeof what, "k=%ld w=%d parts=%d threads=%d split=%d J", (long)k, weighted,
+                     parts, threads, split);
             CHECK_CLOSE(J, rJ, 1e-12, what);
             CHECK_CLOSE(ssec, rssec, 1e-12, "clipped squared error");
             CHECK_CLOSE(saec, rsaec, 1e-12, "clipped absolute error");
@@ -268,7 +291,7 @@ static void test_shape(cofi_idx ni, cofi_idx nu, cofi_idx k, int weighted)
      * already matched to 1e-12 above; this closes the loop on the formula). */
     omp_set_num_threads(1);
     double J, ssec, saec;
-    kernel_all(&d, 3, gX, gW, gb, gib, &J, &ssec, &saec);
+    kernel_all(&d, 3, SPLIT_NORMAL, gX, gW, gb, gib, &J, &ssec, &saec);
     for (cofi_idx n = 0; n < (cofi_idx)nw; n += 1 + (cofi_idx)nw / 7) {
         double save = d.W[n];
         d.W[n] = save + h;

@@ -33,6 +33,9 @@ typedef struct {
     cofi_val *acc;     /* one aligned row of ld values per thread */
     cofi_idx ld;
     int threads;       /* the passes run on this many threads */
+    cofi_idx *iblk, *ublk; /* threads + 1 boundaries: each thread's item and
+                            * user blocks (ublk points into iblk's allocation) */
+    void *queues;      /* one work queue per thread (kernel.c) */
 } cofi_kernel_ws;
 
 /* For rows of ld values, on the current OpenMP thread count; single: keep
