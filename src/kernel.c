@@ -325,11 +325,13 @@ static void block_iter_start(block_iter *it, const cofi_kernel_ws *ws, const cof
     it->v = 0;
     /* (a queue holds block numbers in 32 bits) */
     it->q = it->T == ws->threads && nb < ((cofi_idx)1 << 32) ? ws->queues : NULL;
-    if (it->q)
+    if (it->q) {
         atomic_store_explicit(&it->q[it->t].fb, fb_pack(ranges[it->t], ranges[it->t + 1]),
                               memory_order_release);
-    it->next = nb / it->T * it->t + nb % it->T * it->t / it->T;
-    it->end = nb / it->T * (it->t + 1) + nb % it->T * (it->t + 1) / it->T;
+    } else {
+        it->next = cofi_partition_even_start(nb, it->T, it->t);
+        it->end = cofi_partition_even_start(nb, it->T, it->t + 1);
+    }
 }
 
 static int block_iter_next(block_iter *it, cofi_idx *blk)

@@ -32,8 +32,12 @@ void cofi_partition_rows(const cofi_idx *indptr, cofi_idx n, int nparts, cofi_id
     starts[nparts] = n;
 }
 
+cofi_idx cofi_partition_even_start(cofi_idx n, int nparts, int p)
+{
+    return n / nparts * p + (n % nparts) * p / nparts;
+}
+
 void cofi_partition_even(cofi_idx n, int nparts, cofi_idx *starts)
 {
-    for (int p = 0; p <= nparts; p++)
-        starts[p] = n / nparts * p + (n % nparts) * p / nparts;
+    for (int p = 0; p <= nparts; p++) starts[p] = cofi_partition_even_start(n, nparts, p);
 }

@@ -18,5 +18,7 @@ void cofi_partition_rows(const cofi_idx *indptr, cofi_idx n, int nparts, cofi_id
 
 /* Even split of n rows by count (used where rows have no weights yet). */
 void cofi_partition_even(cofi_idx n, int nparts, cofi_idx *starts);
+/* Its starts[p] alone. */
+cofi_idx cofi_partition_even_start(cofi_idx n, int nparts, int p);
 
 #endif
