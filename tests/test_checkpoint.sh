@@ -118,11 +118,18 @@ signal_case 3 term-one-rank
 signal_case 2 usr1-to-mpirun
 
 # --- --max-time --------------------------------------------------------------
-run 2 "${TRAIN[@]}" -o "$WORK/mt.h5" -T 1000000 --max-time 2
+# The budget is wall time, and the sanitizer build runs every step (the
+# final checkpoint write included) 2-3x slower while other sanitized tests
+# load the machine: there it gets twice the budget, so the margin the stop
+# rule keeps is the same share of it (a 2 s budget once ended at 2.17 s there;
+# the plain build's runs end at 1.1-1.4 s).
+budget=2
+[ "$SANITIZED" = 1 ] && budget=4
+run 2 "${TRAIN[@]}" -o "$WORK/mt.h5" -T 1000000 --max-time $budget
 check "--max-time: every rank exits 75 ($RANK_RCS)" all_ranks_exited 2 75
 total=$(awk '$1 == "total" {print $4}' "$OUT")
-check "--max-time 2: cofi's wall time $total s is within the budget" \
-    "$PYTHON" -c "import sys; assert 0.5 < float(sys.argv[1]) <= 2.0" "$total"
+check "--max-time $budget: cofi's wall time $total s is within the budget" \
+    "$PYTHON" -c "import sys; assert 0.5 < float(sys.argv[1]) <= float(sys.argv[2])" "$total" "$budget"
 check "--max-time: checkpoint at the default path" [ -f "$WORK/mt.ckpt.h5" ]
 check "--max-time: no model written" [ ! -e "$WORK/mt.h5" ]
 s1=$("$PYTHON" -c "import h5py,sys; print(int(h5py.File(sys.argv[1]).attrs['step']))" "$WORK/mt.ckpt.h5")
