@@ -261,7 +261,12 @@ static int topk_type(const cofi_comm *c, cofi_idx K, MPI_Datatype *t, MPI_Op *op
     if ((size_t)K * sizeof(cofi_scored) > (size_t)INT_MAX)
         return cofi_error(COFI_ERR_VALUE, "--top %" PRIidx " is too large", K);
     topk_scratch = cofi_malloc((size_t)K, sizeof *topk_scratch, "top-K merge");
-    COFI_TRY(cofi_agree(c, topk_scratch ? COFI_OK : COFI_ERR_NOMEM));
+    int rc = cofi_agree(c, topk_scratch ? COFI_OK : COFI_ERR_NOMEM);
+    if (rc) { /* another rank's allocation may have failed */
+        cofi_free(topk_scratch);
+        topk_scratch = NULL;
+        return rc;
+    }
     MPI_Type_contiguous((int)(K * (cofi_idx)sizeof(cofi_scored)), MPI_BYTE, t);
     MPI_Type_commit(t);
     MPI_Op_create(topk_merge_op, 1 /* commutative: a total order */, op);
@@ -283,11 +288,7 @@ int cofi_topk_reduce_scatter(const cofi_comm *c, const void *lists, cofi_idx n_u
     MPI_Datatype t;
     MPI_Op op;
     int rc = topk_type(c, K, &t, &op);
-    if (rc) {
-        cofi_free(topk_scratch);
-        topk_scratch = NULL;
-        return rc;
-    }
+    if (rc) return rc;
     int *counts = cofi_malloc((size_t)c->size, sizeof *counts, "counts");
     if (!counts) rc = COFI_ERR_NOMEM;
     else {
@@ -310,11 +311,7 @@ int cofi_topk_reduce_root(const cofi_comm *c, void *lists, cofi_idx n, cofi_idx 
     MPI_Datatype t;
     MPI_Op op;
     int rc = topk_type(c, K, &t, &op);
-    if (rc) {
-        cofi_free(topk_scratch);
-        topk_scratch = NULL;
-        return rc;
-    }
+    if (rc) return rc;
     if (MPI_Reduce(c->rank == 0 ? MPI_IN_PLACE : lists, c->rank == 0 ? lists : NULL, (int)n, t,
                    op, 0, c->comm) != MPI_SUCCESS)
         rc = cofi_error(COFI_ERR_MPI, "MPI_Reduce failed");

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Faults: one rank that cannot open an input or allocate, SIGKILL of one rank,
-# outputs that would overwrite inputs, and the atomic replacement of an
-# existing output.  Every run ends within its timeout on every rank.
+# Faults: one rank that cannot open an input or allocate (train and predict),
+# SIGKILL of one rank, outputs that would overwrite inputs, and the atomic
+# replacement of an existing output.  Every run ends within its timeout on
+# every rank.
 source "$(dirname "$0")/lib.sh"
 CM="$PYTHON $TESTS_DIR/check_model.py"
 run 2 generate -o "$WORK/g.h5" --items 600 --users 300 --missing 0.8 --seed 2
@@ -17,22 +18,33 @@ for victim in 0 2; do
 done
 
 # --- an allocation that fails on one rank, at many points -------------------
-faults=0 survived=0 failed_clean=0
-for n in 1 2 3 5 8 13 21 34 55 89 144 233; do
-    COFI_FAIL_ALLOC=$n COFI_FAIL_ALLOC_RANK=1 run 3 "${TR[@]}" -o "$WORK/a$n.h5"
-    faults=$((faults + 1))
-    if all_ranks_exited 3 1 && [ "$(err_lines "out of memory")" -eq 1 ]; then
-        failed_clean=$((failed_clean + 1)); survived=$((survived + 1))
-        check "allocation $n failing on rank 1 leaves no output" [ -z "$(ls "$WORK"/a$n.h5* 2>/dev/null)" ]
-    elif all_ranks_exited 3 0; then
-        survived=$((survived + 1)) # the run needed fewer allocations on rank 1
-    else
-        fail "allocation $n failing on rank 1: ranks exited '$RANK_RCS', $(head -c 300 "$ERR")"
-    fi
-done
-check "every injected allocation failure ended cleanly ($survived of $faults; $failed_clean stopped with the message)" \
-    [ "$survived" -eq "$faults" ] && [ "$failed_clean" -ge 8 ]
-echo "allocation faults injected: $faults, clean exits: $survived, stopped with one message: $failed_clean"
+# alloc_sweep WHAT MIN_STOPPED OUT CMD...: the n-th allocation of rank 1 fails
+# (n = 1, 2, 3, 5, ...): every rank exits 1 with one message and no output
+# (OUT, '@' standing for n), or all exit 0 where rank 1 needed fewer.
+alloc_sweep() {
+    local what=$1 min_stopped=$2 out=$3 faults=0 survived=0 failed_clean=0 n
+    shift 3
+    for n in 1 2 3 5 8 13 21 34 55 89 144 233; do
+        COFI_FAIL_ALLOC=$n COFI_FAIL_ALLOC_RANK=1 run 3 "$@" -o "${out//@/$n}"
+        faults=$((faults + 1))
+        if all_ranks_exited 3 1 && [ "$(err_lines "out of memory")" -eq 1 ]; then
+            failed_clean=$((failed_clean + 1)); survived=$((survived + 1))
+            check "$what: allocation $n failing on rank 1 leaves no output" \
+                [ -z "$(ls "${out//@/$n}"* 2>/dev/null)" ]
+        elif all_ranks_exited 3 0; then
+            survived=$((survived + 1)) # the run needed fewer allocations on rank 1
+        else
+            fail "$what: allocation $n failing on rank 1: ranks exited '$RANK_RCS', $(head -c 300 "$ERR")"
+        fi
+    done
+    check "$what: every injected allocation failure ended cleanly ($survived of $faults; $failed_clean stopped with the message)" \
+        [ "$survived" -eq "$faults" ] && [ "$failed_clean" -ge "$min_stopped" ]
+    echo "$what: allocation faults injected: $faults, clean exits: $survived, stopped with one message: $failed_clean"
+}
+alloc_sweep train 8 "$WORK/a@.h5" "${TR[@]}"
+# predict: reading the model, scoring, the top-K merge across ranks
+run 3 "${TR[@]}" -o "$WORK/pm.h5" -T 5
+alloc_sweep predict 6 "$WORK/p@.h5" predict "$WORK/pm.h5" "$WORK/g.h5" --top 15
 
 # --- SIGKILL of one rank mid-run ---------------------------------------------
 setsid "$MPIEXEC" -np 3 --oversubscribe "$COFI" "${TR[@]}" -o "$WORK/k.h5" -T 1000000 \
