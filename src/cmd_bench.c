@@ -22,8 +22,10 @@ static const char help[] =
     "after the warm-up), ratings per second, GFLOP/s (6k flops per rating: a dot\n"
     "product and two axpys), the fraction of the double-precision FMA peak and the\n"
     "STREAM triad bandwidth measured by small loops in the same run on the same\n"
-    "ranks and threads, the allreduce's bytes per second, the bytes stored per rating\n"
-    "and the peak RSS per rank.  The last line is the same as JSON ('BENCH {...}').\n"
+    "ranks and threads, the time the rows both passes fetch by index take to fetch\n"
+    "alone (the same rows, only summed), the allreduce's bytes per second, the bytes\n"
+    "stored per rating and the peak RSS per rank.  The last line is the same as JSON\n"
+    "('BENCH {...}').\n"
     "\n"
     "      --ratings N        expected number of ratings (sets the density)\n"
     "      --items I          items\n"
@@ -34,7 +36,7 @@ static const char help[] =
     "      --comm MODE        allreduce, overlap or sharded (see cofi train --help)\n"
     "      --precision P      double (default) or single (ratings, residuals and\n"
     "                         communicated gradients in float32)\n"
-    "      --no-peak          skip the peak and STREAM loops\n"
+    "      --no-peak          skip the peak, STREAM and row-fetch loops\n"
     "      --seed S           data seed (default 1)\n"
     "      --threads N        OpenMP threads per rank\n"
     "  -h, --help             this text\n";
@@ -184,7 +186,7 @@ int cofi_cmd_bench(const cofi_comm *c, int argc, char **argv)
     /* Memory of the run itself, before the STREAM arrays. */
     double rss = cofi_peak_rss();
     /* The machine's limits, measured now, on every rank at once. */
-    double fma = 0, triad = 0;
+    double fma = 0, triad = 0, rows_s = 0;
     if (peak) {
         cofi_barrier(c);
         fma = cofi_peak_fma_gflops();
@@ -193,6 +195,12 @@ int cofi_cmd_bench(const cofi_comm *c, int argc, char **argv)
         cofi_val lim[2] = {fma, triad};
         rc = cofi_sum_val(c, lim, 2);
         fma = lim[0], triad = lim[1];
+        /* The rows the two passes fetch by index (W's by user in the item
+         * pass, X's by item in the user pass), fetched alone. */
+        cofi_barrier(c);
+        rows_s = cofi_row_gather_seconds(M.W, M.ld, R.user, R.nnz_local) +
+                 cofi_row_gather_seconds(M.X, M.ld, R.titem, R.nnz_local);
+        cofi_stats(c, rows_s, NULL, NULL, &rows_s);
     }
     double it[COFI_TIME_COUNT];
     /* per-iteration figures from rank 0's clock (the ranks meet every iteration) */
@@ -232,6 +240,8 @@ int cofi_cmd_bench(const cofi_comm *c, int argc, char **argv)
                    100 * gflops / fma);
             printf("  STREAM triad GB/s (measured)         %.2f  -> rows-from-memory model %.2f GB/s"
                    " = %.1f%%\n", triad, model_bytes / med / 1e9, 100 * model_bytes / med / 1e9 / triad);
+            printf("  row fetches alone s (measured)       %.6f  -> %.1f%% of an iteration\n", rows_s,
+                   100 * rows_s / med);
         }
         printf("  compute / allreduce s per iteration  %.6f / %.6f (max over ranks)\n",
                it[COFI_TIME_COMPUTE], it[COFI_TIME_ALLREDUCE]);
@@ -243,13 +253,13 @@ int cofi_cmd_bench(const cofi_comm *c, int argc, char **argv)
                ", \"zipf\": %g, \"k\": %" PRIidx ", \"ranks\": %d, \"threads\": %d, \"comm\": \"%s\", "
                "\"precision\": \"%s\", \"simd\": \"%s\", \"sec_per_iter\": %.9g, \"ratings_per_sec\": %.6g, "
                "\"gflops\": %.6g, \"peak_gflops\": %.6g, \"peak_fraction\": %.6g, \"triad_gbs\": %.6g, "
-               "\"model_gbs\": %.6g, \"compute_sec\": %.9g, \"allreduce_sec\": %.9g, "
+               "\"model_gbs\": %.6g, \"rows_sec\": %.9g, \"compute_sec\": %.9g, \"allreduce_sec\": %.9g, "
                "\"allreduce_bytes\": %.0f, \"allreduce_bytes_per_sec\": %.6g, \"bytes_per_rating\": %.3f, "
                "\"peak_rss_bytes\": %.0f, \"final_rmse\": %.9g}\n",
                R.nnz, R.n_items, R.n_users, g.zipf, o.k, c->size, omp_get_max_threads(),
                cofi_comm_mode_name(o.comm_mode), single ? "single" : "double", cofi_simd_target(),
                med, (double)R.nnz / med, gflops, fma, peak ? gflops / fma : 0.0, triad,
-               model_bytes / med / 1e9, it[COFI_TIME_COMPUTE], it[COFI_TIME_ALLREDUCE], payload,
+               model_bytes / med / 1e9, rows_s, it[COFI_TIME_COMPUTE], it[COFI_TIME_ALLREDUCE], payload,
                it[COFI_TIME_ALLREDUCE] > 0 ? payload / it[COFI_TIME_ALLREDUCE] : 0.0, bpr_max,
                rss_max, tr.rmse[tr.history_len - 1]);
     }

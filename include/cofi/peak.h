@@ -1,8 +1,11 @@
 /* cofi/peak.h - what the machine can do, measured in the same run as a
- * benchmark: the double-precision FMA peak and the STREAM triad bandwidth,
- * on the current OpenMP threads.  Plain C + OpenMP. */
+ * benchmark: the double-precision FMA peak, the STREAM triad bandwidth and
+ * the time of a pass's row fetches alone, on the current OpenMP threads.
+ * Plain C + OpenMP. */
 #ifndef COFI_PEAK_H
 #define COFI_PEAK_H
+
+#include "cofi/types.h"
 
 #include <stddef.h>
 
@@ -10,6 +13,11 @@
 double cofi_peak_fma_gflops(void);
 /* GB/s of a[i] = b[i] + s c[i] over arrays of n doubles (24 bytes per i), best of 5. */
 double cofi_stream_triad_gbs(size_t n);
+/* Seconds to fetch the rows of A (row stride ld, a multiple of 8) named by
+ * index[0..n) on every thread (split evenly) and add them up: the row
+ * traffic of a gradient pass without its arithmetic.  The best of 3 runs
+ * each with and without software prefetch. */
+double cofi_row_gather_seconds(const cofi_val *A, cofi_idx ld, const cofi_lidx *index, cofi_idx n);
 /* The vector target cofi was built for ("avx512", "avx2+fma", "scalar"). */
 const char *cofi_simd_target(void);
 

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# cofi bench: its data are cofi generate's (same ratings at any rank count),
+# its figures agree with each other and with the formulas in README (rates
+# from the median time, bytes per rating, the allreduce payload), the model
+# it trains does not depend on threads (bitwise) or ranks (round-off), and
+# its usage errors are one line with exit 2 on every rank.
+source "$(dirname "$0")/lib.sh"
+
+# 30,000 ratings on 400 x 150 is a density of exactly 0.5.
+run 2 generate -o "$WORK/g.h5" --items 400 --users 150 --missing 0.5 --seed 1
+check "generate" all_ranks_exited 2 0
+B=(bench --ratings 30000 --items 400 --users 150 -k 16 -T 4 --no-peak)
+
+bench_json() { # NAME: the BENCH line of the last run, as JSON in $WORK/NAME.json
+    grep '^BENCH ' "$OUT" | sed 's/^BENCH //' > "$WORK/$1.json"
+    [ "$(grep -c '^BENCH ' "$OUT")" -eq 1 ]
+}
+for layout in 1x1 1x2 3x1 2x2; do
+    np=${layout%x*} t=${layout#*x}
+    run "$np" "${B[@]}" --threads "$t"
+    check "bench $layout ($RANK_RCS)" all_ranks_exited "$np" 0
+    check "bench $layout: one BENCH line, from rank 0" bench_json "$layout"
+done
+run 3 "${B[@]}" --threads 1 --precision single
+check "bench 3x1 single" all_ranks_exited 3 0
+check "bench 3x1 single: one BENCH line" bench_json single
+run 1 bench --ratings 30000 --items 400 --users 150 -k 16 -T 4 --threads 1
+check "bench with the peak loops" all_ranks_exited 1 0
+check "bench with the peak loops: one BENCH line" bench_json peak
+
+check "bench figures" "$PYTHON" - "$WORK" <<'EOF'
+import h5py, json, math, sys
+w = sys.argv[1]
+nnz = int(h5py.File(f"{w}/g.h5")["ratings/indptr"][-1])
+runs = {n: json.load(open(f"{w}/{n}.json")) for n in ["1x1", "1x2", "3x1", "2x2", "single", "peak"]}
+k, users, items = 16, 150, 400
+for name, d in runs.items():
+    assert d["nnz"] == nnz, (name, d["nnz"], nnz)  # the data of cofi generate
+    t = d["sec_per_iter"]
+    assert t > 0, name
+    assert math.isclose(d["ratings_per_sec"], nnz / t, rel_tol=1e-4), name
+    assert math.isclose(d["gflops"], 6 * k * nnz / t / 1e9, rel_tol=1e-4), name
+    # rows-model bytes: each rating's index, rating and residual, and two rows of ld = 16 doubles
+    assert math.isclose(d["model_gbs"], nnz * (d["bytes_per_rating"] + 2 * 8 * 16) / t / 1e9,
+                        rel_tol=1e-3), name
+    if d["ranks"] == 1:
+        assert d["allreduce_bytes"] == 0, name
+    else:  # W's gradient and b's (users x (k + 1)) and a few scalars, in double or float
+        size = 4 if d["precision"] == "single" else 8
+        assert size * users * (k + 1) <= d["allreduce_bytes"] <= size * (users * (k + 1) + 16), (name, d)
+# 4 + 4 + 4 + 4 bytes of user, rating, transposed item and position, 8 of residual,
+# and the row pointers of 400 items and 150 users (8 bytes each, plus one)
+want = 24 + 8 * (items + 1 + users + 1) / nnz
+assert abs(runs["1x1"]["bytes_per_rating"] - want) < 1e-3, (runs["1x1"]["bytes_per_rating"], want)
+assert math.isclose(runs["single"]["bytes_per_rating"], runs["3x1"]["bytes_per_rating"] - 4, abs_tol=1e-3)
+# the model trained: the same on 1 and 2 threads, to round-off across ranks
+r = runs["1x1"]["final_rmse"]
+assert runs["1x2"]["final_rmse"] == r, (runs["1x2"]["final_rmse"], r)
+for n in ["3x1", "2x2"]:
+    assert math.isclose(runs[n]["final_rmse"], r, rel_tol=1e-8), (n, runs[n]["final_rmse"], r)
+assert math.isclose(runs["single"]["final_rmse"], r, rel_tol=1e-4)
+# the machine's figures: measured, and the fractions from them
+p = runs["peak"]
+assert p["peak_gflops"] > 0 and p["triad_gbs"] > 0 and p["rows_sec"] > 0, p
+assert math.isclose(p["peak_fraction"], p["gflops"] / p["peak_gflops"], rel_tol=1e-4), p
+for n in ["1x1", "3x1"]:
+    assert runs[n]["peak_gflops"] == 0 and runs[n]["rows_sec"] == 0, n  # --no-peak
+print("nnz", nnz, "bytes/rating", runs["1x1"]["bytes_per_rating"], "rmse", r)
+EOF
+check "the text report says the same" grep -q "row fetches alone s (measured)" "$OUT"
+
+run 2 bench --help
+check "bench --help: exit 0" all_ranks_exited 2 0
+check "bench --help: printed once" [ "$(grep -c '^usage: cofi bench' "$OUT")" -eq 1 ]
+for args in "--ratings 70000 --items 400 --users 150" "--items 400 --users 150" \
+            "--ratings 100 --items 40 --users 15 --precision half" \
+            "--ratings 100 --items 40 --users 15 --comm bogus"; do
+    # shellcheck disable=SC2086
+    run 3 bench $args
+    check "bench $args: exit 2 on every rank ($RANK_RCS)" all_ranks_exited 3 2
+    check "bench $args: one line on stderr" [ "$(wc -l < "$ERR")" -eq 1 ]
+done
+finish
