@@ -1,6 +1,7 @@
 /* peak.c - FMA peak, STREAM triad and row-gather loops for the benchmark. */
 #include "cofi/peak.h"
 #include "cofi/error.h"
+#include "cofi/partition.h"
 #include "cofi/timer.h"
 #include "simd.h"
 
@@ -91,7 +92,7 @@ static double gather_once(const cofi_val *A, cofi_idx ld, const cofi_lidx *index
 #pragma omp parallel reduction(+ : sink)
     {
         const int T = omp_get_num_threads(), t = omp_get_thread_num();
-        const cofi_idx lo = (cofi_idx)((double)n * t / T), hi = (cofi_idx)((double)n * (t + 1) / T);
+        const cofi_idx lo = cofi_partition_even_start(n, T, t), hi = cofi_partition_even_start(n, T, t + 1);
         cofi_vd s0 = vd_zero(), s1 = vd_zero(), s2 = vd_zero(), s3 = vd_zero();
 #pragma omp barrier
 #pragma omp master
