@@ -101,18 +101,6 @@ void cofi_kernel_ws_free(cofi_kernel_ws *ws)
 #define COFI_LD_CASES(X) X(8) X(16) X(32) X(64) X(104) X(128)
 enum { NV_MAX = 128 / COFI_VW };
 
-/* Rows reached through an index (W rows by user in the item pass, X rows by
- * item in the user pass) are fetched this many ratings ahead: the hardware
- * cannot predict them.  Every other cache line of a row is asked for; the
- * L2's adjacent-line prefetch brings the rest (measured 3% faster than
- * asking for every line in cache, the same out of it). */
-#define COFI_PREFETCH_AHEAD 8
-
-static inline __attribute__((always_inline)) void prefetch_row(const cofi_val *row, cofi_idx ld)
-{
-    for (cofi_idx l = 0; l < ld; l += 16) __builtin_prefetch(row + l, 0, 3);
-}
-
 /* The residual slot a later rating will write: the item pass scatters
  * residuals into the user pass's order. */
 static inline __attribute__((always_inline)) void prefetch_resid(const cofi_kernel_ws *ws, cofi_idx t,
@@ -195,8 +183,8 @@ item_row(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_params *p
 #define COFI_PREFETCH2(RR)                                                             \
     do {                                                                             \
         if ((RR) + 1 + COFI_PREFETCH_AHEAD < rend) {                                 \
-            prefetch_row(W + R->user[(RR) + COFI_PREFETCH_AHEAD] * ld, ld);          \
-            prefetch_row(W + R->user[(RR) + 1 + COFI_PREFETCH_AHEAD] * ld, ld);      \
+            cofi_prefetch_row(W + R->user[(RR) + COFI_PREFETCH_AHEAD] * ld, ld);          \
+            cofi_prefetch_row(W + R->user[(RR) + 1 + COFI_PREFETCH_AHEAD] * ld, ld);      \
             prefetch_resid(ws, R->rpos[(RR) + COFI_PREFETCH_AHEAD], ef);             \
             prefetch_resid(ws, R->rpos[(RR) + 1 + COFI_PREFETCH_AHEAD], ef);         \
         }                                                                            \
@@ -229,7 +217,7 @@ item_row(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_params *p
         const cofi_val *w = W + j * ld;
         cofi_val dot;
         if (r + COFI_PREFETCH_AHEAD < rend) {
-            prefetch_row(W + R->user[r + COFI_PREFETCH_AHEAD] * ld, ld);
+            cofi_prefetch_row(W + R->user[r + COFI_PREFETCH_AHEAD] * ld, ld);
             prefetch_resid(ws, R->rpos[r + COFI_PREFETCH_AHEAD], ef);
         }
         if (LD) {
@@ -385,7 +373,7 @@ user_block(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_ws *ws,
             memset(acc, 0, (size_t)ld * sizeof acc[0]);
         const cofi_idx tend = R->tptr[j + 1];
         for (cofi_idx t = R->tptr[j]; t < tend; t++) {
-            if (t + COFI_PREFETCH_AHEAD < tend) prefetch_row(X + R->titem[t + COFI_PREFETCH_AHEAD] * ld, ld);
+            if (t + COFI_PREFETCH_AHEAD < tend) cofi_prefetch_row(X + R->titem[t + COFI_PREFETCH_AHEAD] * ld, ld);
             /* the item pass left the residuals in this order: read in sequence */
             const cofi_val e = ef ? (cofi_val)E32[t] : E[t];
             const cofi_val *x = X + R->titem[t] * ld;

@@ -3,7 +3,7 @@
 #include "cofi/error.h"
 #include "cofi/partition.h"
 #include "cofi/timer.h"
-#include "simd.h"
+#include "dot.h"
 
 #include <omp.h>
 #include <stdlib.h>
@@ -83,8 +83,7 @@ static inline cofi_vd row_sum(const cofi_val *row, cofi_idx ld)
 }
 
 /* One timing of the rows index[0..n) of A fetched and added up on every
- * thread; pf: each asked for 8 rows ahead, every other cache line, as the
- * passes ask for theirs (kernel.c). */
+ * thread; pf: each asked for ahead as the passes ask for theirs (dot.h). */
 static double gather_once(const cofi_val *A, cofi_idx ld, const cofi_lidx *index, cofi_idx n, int pf)
 {
     volatile double sink = 0;
@@ -99,10 +98,9 @@ static double gather_once(const cofi_val *A, cofi_idx ld, const cofi_lidx *index
         t0 = cofi_now();
         cofi_idx r = lo;
         for (; r + 3 < hi; r += 4) {
-            if (pf && r + 11 < hi)
-                for (int q = 8; q < 12; q++)
-                    for (cofi_idx l = 0; l < ld; l += 16)
-                        __builtin_prefetch(A + (cofi_idx)index[r + q] * ld + l, 0, 3);
+            if (pf && r + COFI_PREFETCH_AHEAD + 3 < hi)
+                for (int q = 0; q < 4; q++)
+                    cofi_prefetch_row(A + (cofi_idx)index[r + COFI_PREFETCH_AHEAD + q] * ld, ld);
             s0 = vd_add(s0, row_sum(A + (cofi_idx)index[r] * ld, ld));
             s1 = vd_add(s1, row_sum(A + (cofi_idx)index[r + 1] * ld, ld));
             s2 = vd_add(s2, row_sum(A + (cofi_idx)index[r + 2] * ld, ld));
