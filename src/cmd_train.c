@@ -615,9 +615,13 @@ int cofi_cmd_train(const cofi_comm *c, int argc, char **argv)
                    "'%s'; continue with: --restart %s\n", tr.t, tr.opts.iterations,
                    tr.stop == COFI_STOP_SIGNAL ? "signal" : "--max-time", a.ckpt_path, a.ckpt_path);
     } else if (!rc) {
+        /* The checkpoint continues the run: the last parameters.  The model
+         * file gets the best ones when there is validation. */
+        if (a.ckpt_given) rc = write_checkpoint(&tr, &x);
+        cofi_trainer_keep_best(&tr);
         cofi_timer_start(&tm, COFI_TIME_IO);
         cofi_h5 f;
-        rc = cofi_h5_create(c, a.out, &f);
+        if (!rc) rc = cofi_h5_create(c, a.out, &f);
         if (!rc) {
             rc = cofi_write_model(&f, &M, &ids);
             if (!rc) rc = cofi_write_run_attrs(&f, &tr, &x.prov);
@@ -625,7 +629,6 @@ int cofi_cmd_train(const cofi_comm *c, int argc, char **argv)
             else cofi_h5_close(&f);
         }
         cofi_timer_stop(&tm, COFI_TIME_IO);
-        if (!rc && a.ckpt_given) rc = write_checkpoint(&tr, &x);
     }
     cofi_timer_stop(&tm, COFI_TIME_TOTAL);
     if (!rc && a.metrics) {

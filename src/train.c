@@ -82,6 +82,13 @@ void cofi_param_load(cofi_model *M, const cofi_param_copy *src)
     memcpy(M->item_bias, src->item_bias, sizeof(cofi_val) * (size_t)M->n_local);
 }
 
+int cofi_trainer_keep_best(cofi_trainer *tr)
+{
+    if (!tr->val || tr->best_step < 0) return 0;
+    cofi_param_load(tr->M, &tr->best);
+    return 1;
+}
+
 int cofi_trainer_init(cofi_trainer *tr, const cofi_comm *c, const cofi_ratings *R,
                       cofi_model *M, const cofi_train_opts *o, const cofi_pairs *val,
                       cofi_timers *timers)
@@ -566,10 +573,6 @@ int cofi_trainer_run(cofi_trainer *tr)
         track_best(tr, tr->t, NULL);
         print_row(tr, tr->t, tr->elapsed_before + (cofi_now() - start));
     }
-    /* With validation, the model is the best one seen. */
-    if (tr->val && tr->best_step >= 0 &&
-        (tr->stop == COFI_STOP_DONE || tr->stop == COFI_STOP_EARLY))
-        cofi_param_load(M, &tr->best);
     tr->elapsed_before += cofi_now() - start;
     return COFI_OK;
 }

@@ -56,4 +56,28 @@ run 3 train "$WORK/train.h5" -o "$WORK/e2.h5" -T 400 --restart "$WORK/eck.h5"
 check "restart with validation (3 ranks)" all_ranks_exited 3 0
 check "restarted early-stopping run saves the same best model (1e-10)" \
     "$PYTHON" "$TESTS_DIR/check_model.py" "$WORK/e2.h5" "$WORK/e.h5" /model 1e-10
+# ... also when the best model is older than the checkpoint: noisy data whose
+# validation RMSE rises from iteration 0 on.  The checkpoint must hold the
+# current parameters, not the best, or the restart takes another path.
+run 1 generate -o "$WORK/n.h5" --items 300 --users 200 --missing 0.7 --noise 2 --no-round \
+    --true-features 1 --seed 5
+NOISY=(-k 32 --lambda 0 --reg plain --lambda-bias 0 --holdout 0.3 --eval-every 2 --print-every 0)
+run 2 train "$WORK/n.h5" -o "$WORK/n20.h5" "${NOISY[@]}" -T 20 --metrics "$WORK/n20.json"
+check "noisy run, 20 iterations" all_ranks_exited 2 0
+run 2 train "$WORK/n.h5" -o "$WORK/n12.h5" "${NOISY[@]}" -T 12 --checkpoint "$WORK/nck.h5"
+check "noisy run, 12 iterations with a checkpoint" all_ranks_exited 2 0
+run 3 train "$WORK/n.h5" -o "$WORK/n12r.h5" -T 20 --restart "$WORK/nck.h5" --metrics "$WORK/n12r.json"
+check "noisy run restarted at 12 (3 ranks)" all_ranks_exited 3 0
+check "the restarted run's costs after step 12 are the uninterrupted run's (1e-10), its best is older" \
+    "$PYTHON" -c "
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+ca = {r['iter']: r['cost'] for r in a['iterations']}
+cb = {r['iter']: r['cost'] for r in b['iterations']}
+assert sorted(cb) == list(range(12, 20)), sorted(cb)
+assert abs(a['final']['cost'] - b['final']['cost']) <= 1e-10 * a['final']['cost']
+for t in cb: assert abs(cb[t] - ca[t]) <= 1e-10 * abs(ca[t]), (t, cb[t], ca[t])
+assert a['final']['best_iteration'] < 12, a['final']" "$WORK/n20.json" "$WORK/n12r.json"
+check "... and it saves the same best model (1e-10)" \
+    "$PYTHON" "$TESTS_DIR/check_model.py" "$WORK/n12r.h5" "$WORK/n20.h5" /model 1e-10
 finish

@@ -139,9 +139,13 @@ int cofi_trainer_prepare(cofi_trainer *tr, int zero_cold);
 
 /* Run until opts.iterations steps are done or a stop is agreed.  Prints the
  * progress table from rank 0 when print_every > 0.  Ends with one more
- * evaluation so cost[t] holds J at the final parameters; with validation,
- * the model is then the best one seen. */
+ * evaluation so cost[t] holds J at the final parameters.  The model keeps
+ * the last parameters (what a checkpoint must hold to continue the run). */
 int cofi_trainer_run(cofi_trainer *tr);
+
+/* With validation, replace the model's parameters by the best ones seen
+ * (what the model file holds); returns 1 if it did, 0 without validation. */
+int cofi_trainer_keep_best(cofi_trainer *tr);
 
 /* Copy the parameters (X, W, b, item_bias) from one place to another. */
 void cofi_param_save(const cofi_model *M, cofi_param_copy *dst);
