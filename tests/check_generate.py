@@ -6,7 +6,8 @@ usage: check_generate.py FILE MODE   (MODE: rounded-noiseless | exact | noisy)
 - density within 5 standard deviations of 1 - missing;
 - rounded-noiseless: rating == clip(round(x_i . w_j), 1, 5) at every rated pair;
 - exact (--no-round --noise 0): rating == x_i . w_j;
-- noisy (--no-round): rating - x_i . w_j has mean ~0 and std ~ noise.
+- noisy (--no-round): rating - x_i . w_j has mean ~0 and std ~ noise;
+- every mode: the truth X and W look like N(0, 1) samples.
 """
 import sys
 
@@ -43,6 +44,19 @@ p = 1.0 - float(a["missing"])
 n = ni * nu
 if float(a.get("zipf", 0)) == 0 and abs(nnz - n * p) > 5 * np.sqrt(n * p * (1 - p)) + 1:
     errors.append(f"density: {nnz} ratings, expected {n * p:.0f}")
+# the truth itself: entries of N(0, 1) (mean, spread and the share within one
+# standard deviation, each within 5 standard errors)
+for name, T in (("X", X), ("W", W)):
+    t = T.ravel()
+    if T.shape[0] != (ni if name == "X" else nu) or T.ndim != 2 or t.size < 100:
+        errors.append(f"truth/{name} shape {T.shape}")
+        continue
+    se = 1 / np.sqrt(t.size)
+    inside = np.mean(np.abs(t) < 1)
+    if (abs(t.mean()) > 5 * se or abs(t.std() - 1) > 5 * se / np.sqrt(2) + 1e-3
+            or abs(inside - 0.682689) > 5 * np.sqrt(0.682689 * 0.317311) * se):
+        errors.append(f"truth/{name}: mean {t.mean():.4f} std {t.std():.4f} "
+                      f"within 1: {inside:.4f}, expected N(0, 1)")
 dot = np.einsum("rf,rf->r", X[item], W[user])
 if mode == "rounded-noiseless":
     want = np.clip(np.round(dot), 1, 5)
@@ -56,7 +70,8 @@ elif mode == "exact":
 elif mode == "noisy":
     r = y - dot
     noise = float(a["noise"])
-    if abs(r.mean()) > 5 * noise / np.sqrt(nnz) or abs(r.std() / noise - 1) > 0.1:
+    # 5 standard errors: the mean's is noise/sqrt(n), the std's noise/sqrt(2n)
+    if abs(r.mean()) > 5 * noise / np.sqrt(nnz) or abs(r.std() / noise - 1) > 5 / np.sqrt(2 * nnz):
         errors.append(f"noise mean {r.mean():.4f} std {r.std():.4f}, expected 0 and {noise}")
 else:
     errors.append("unknown mode " + mode)

@@ -108,7 +108,7 @@ signal_case() { # np how
     check "$how ($np ranks): says where the checkpoint is" grep -q "stopped at iteration .* (signal); checkpoint written to" "$WORK/sig.out"
     local step
     step=$("$PYTHON" -c "import h5py,sys; print(int(h5py.File(sys.argv[1]).attrs['step']))" "$WORK/s.ckpt.h5" 2>/dev/null)
-    check "$how ($np ranks): checkpoint at a step > 0 ($step)" [ -n "$step" ] && [ "$step" -gt 0 ]
+    check "$how ($np ranks): checkpoint at a step > 0 ($step)" eval '[ -n "$step" ] && [ "$step" -gt 0 ]'
     [ -n "$step" ] || return
     run "$np" train "$WORK/g.h5" -o "$WORK/sr.h5" -T $((step + 2)) --restart "$WORK/s.ckpt.h5" --print-every 0
     run "$np" "${TRAIN[@]}" -o "$WORK/su.h5" -T $((step + 2))

@@ -45,5 +45,5 @@ usage_case "--items" generate -o "$WORK/g.h5" --items 0 --users 3
 usage_case "--missing" generate -o "$WORK/g.h5" --items 3 --users 3 --missing 1
 usage_case "required" generate -o "$WORK/g.h5" --items 3
 usage_case "format" convert --from excel "$WORK/x.txt" -o "$WORK/c.h5"
-check "no output file left behind" [ ! -e "$WORK/m.h5" ] && [ ! -e "$WORK/g.h5" ] && [ ! -e "$WORK/c.h5" ]
+check "no output file left behind" eval '[ ! -e "$WORK/m.h5" ] && [ ! -e "$WORK/g.h5" ] && [ ! -e "$WORK/c.h5" ]'
 finish

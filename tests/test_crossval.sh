@@ -7,7 +7,8 @@ source "$(dirname "$0")/lib.sh"
 run 2 generate -o "$WORK/g.h5" --items 200 --users 150 --missing 0.6 --noise 0.5 --no-round --seed 5
 COFI="$COFI" MPIEXEC="$MPIEXEC" "$PYTHON" "$TESTS_DIR/../tools/crossval" "$WORK/g.h5" --folds 3 \
     --ranks 2 --workdir "$WORK/cv" -- -k 8 -T 60 > "$WORK/cv.txt" 2>&1
-check "crossval runs: $(tail -3 "$WORK/cv.txt")" [ $? -eq 0 ]
+cv_rc=$?
+check "crossval runs (exit $cv_rc): $(tail -3 "$WORK/cv.txt")" [ "$cv_rc" -eq 0 ]
 check "crossval results are consistent with its files" "$PYTHON" - "$WORK" <<'PY'
 import re, sys, h5py, numpy as np
 w = sys.argv[1]

@@ -54,10 +54,28 @@ int main(void)
             for (cofi_idx i = starts[p]; i < starts[p + 1]; i++) s += w[i];
             if (s > worst) worst = s;
         }
-        cofi_idx opt = best(w, n, P, 0);
-        /* A boundary rounded to the nearest row costs at most one row. */
-        CHECK(worst <= opt + maxw, "trial %d (n %d, P %d): max block %ld, optimum %ld, max row %ld",
-              trial, n, P, (long)worst, (long)opt, (long)maxw);
+        cofi_idx opt = best(w, n, P, 0), total = 0;
+        for (int i = 0; i < n; i++) total += w[i];
+        /* Each boundary is the row boundary nearest to p/P of the total
+         * weight, found here by trying them all (in units of 1/P, with 2 of
+         * slack for the integer target)... */
+        for (int p = 1; p < P; p++) {
+            long long near = -1, got = -1, pre = 0;
+            for (int r = 0; r <= n; r++) {
+                if (r > 0) pre += w[r - 1];
+                long long d = llabs((long long)P * pre - (long long)p * total);
+                if (near < 0 || d < near) near = d;
+                if (r == starts[p]) got = d;
+            }
+            CHECK(got >= 0 && got <= near + 2 * P,
+                  "trial %d (n %d, P %d): boundary %d at row %ld is %lld/P from its target, the nearest %lld/P",
+                  trial, n, P, p, (long)starts[p], got, near);
+        }
+        /* ... so no block exceeds its share by more than one row, and none
+         * is heavier than the optimal contiguous split's plus one row. */
+        CHECK(worst <= total / P + maxw + 1 && worst <= opt + maxw,
+              "trial %d (n %d, P %d): max block %ld, share %ld, optimum %ld, max row %ld", trial, n,
+              P, (long)worst, (long)(total / P), (long)opt, (long)maxw);
     }
     /* A skewed matrix: one row with 60 ratings, twenty with 2 (average 4).
      * By ratings alone the popular row would be a block of its own (60 | 40);

@@ -90,11 +90,11 @@ check "plot-metrics writes a PNG" $SC png "$WORK/curves.png"
 check "plot-metrics: a missing file exits 1" [ $? -eq 1 ]
 check "... and names it" grep -q "none.json" "$WORK/pm.err"
 check "plot-metrics: no -o exits 2" bash -c "'$PLOT' '$S/strong_r1_t1.json' >/dev/null 2>&1; [ \$? -eq 2 ]"
-check "plot-metrics --help" bash -c "'$PLOT' --help | grep -q 'cost and train RMSE'"
+check "plot-metrics --help" bash -c "o=\$('$PLOT' --help) && grep -q 'cost and train RMSE' <<<\"\$o\""
 
 # --- usage errors ----------------------------------------------------------------
-check "scaling --help" bash -c "'$SCALING' --help | grep -q strong"
-check "scaling strong --help" bash -c "'$SCALING' strong --help | grep -q -- --ratings"
+check "scaling --help" bash -c "o=\$('$SCALING' --help) && grep -q strong <<<\"\$o\""
+check "scaling strong --help" bash -c "o=\$('$SCALING' strong --help) && grep -q -- --ratings <<<\"\$o\""
 "$SCALING" >/dev/null 2>&1
 check "scaling without a command exits 2" [ $? -eq 2 ]
 "$SCALING" strong --ranks 1 --out "$WORK/x" >/dev/null 2>&1

@@ -67,6 +67,21 @@ check "gd run (3 ranks)" all_ranks_exited 3 0
 check "gd: 20 steps = numpy gradient descent" "$PYTHON" "$TESTS_DIR/check_model.py" --gd \
     "$WORK/gd.h5" "$WORK/r.h5" "$REF" /init 0.001 0.5 20 1e-10
 
+# The default preset's whole objective (mu, learned item biases, count-weighted
+# ridge, bias ridge, clipped metrics) and the fixed mean item bias with an
+# explicit clip range, against numpy.
+run 3 train "$WORK/r.h5" -o "$WORK/gdf.h5" --init "$REF:/init" --optimizer gd --learning-rate 0.0005 \
+    --lambda 0.3 --lambda-bias 2 --iterations 20
+check "gd, default preset (3 ranks)" all_ranks_exited 3 0
+lohi=$("$PYTHON" -c "import h5py,sys; y=h5py.File(sys.argv[1])['ratings/rating'][:]; print(y.min(), y.max())" "$WORK/r.h5")
+check "gd, default preset: 20 steps = numpy on the whole objective (1e-10)" "$PYTHON" \
+    "$TESTS_DIR/check_model.py" --gd-full "$WORK/gdf.h5" "$WORK/r.h5" "$REF" /init 0.0005 0.3 2 20 1e-10 learned $lohi
+run 2 train "$WORK/r.h5" -o "$WORK/gdm.h5" --init "$REF:/init" --optimizer gd --learning-rate 0.0005 \
+    --lambda 0.3 --lambda-bias 2 --iterations 20 --item-bias mean --clip 1.5,4.5
+check "gd, --item-bias mean --clip 1.5,4.5 (2 ranks)" all_ranks_exited 2 0
+check "gd, --item-bias mean --clip 1.5,4.5: = numpy (1e-10)" "$PYTHON" "$TESTS_DIR/check_model.py" \
+    --gd-full "$WORK/gdm.h5" "$WORK/r.h5" "$REF" /init 0.0005 0.3 2 20 1e-10 mean 1.5 4.5
+
 # Random initialization from a seed is the same at any rank count.
 run 1 train "$WORK/r.h5" -o "$WORK/s1.h5" -k 7 --iterations 5 --seed 42
 run 3 train "$WORK/r.h5" -o "$WORK/s3.h5" -k 7 --iterations 5 --seed 42
