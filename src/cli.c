@@ -93,12 +93,22 @@ int cli_threads(const cofi_cmd *cmd, const char *s)
     return COFI_OK;
 }
 
-int cli_output_not_input(const char *out, const char *const *inputs)
+static int names_same(const char *a, const char *b)
 {
-    for (int i = 0; inputs[i]; i++)
-        if (strcmp(out, inputs[i]) == 0 || cofi_same_file(out, inputs[i]))
+    return b[0] && (strcmp(a, b) == 0 || cofi_same_file(a, b));
+}
+
+int cli_check_output(const char *out, const char *const *inputs, const char *const *outputs)
+{
+    if (!out[0]) return cofi_error(COFI_ERR_USAGE, "an output path is empty");
+    for (int i = 0; inputs && inputs[i]; i++)
+        if (names_same(out, inputs[i]))
             return cofi_error(COFI_ERR_USAGE, "output '%s' is also an input; choose another "
                               "output name", out);
+    for (int i = 0; outputs && outputs[i]; i++)
+        if (names_same(out, outputs[i]))
+            return cofi_error(COFI_ERR_USAGE, "'%s' is named for two outputs; give each its own "
+                              "name", out);
     return COFI_OK;
 }
 

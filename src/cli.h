@@ -46,8 +46,10 @@ void cli_help(const cofi_cmd *cmd, const char *text);
 /* "--threads N": set the OpenMP thread count. */
 int cli_threads(const cofi_cmd *cmd, const char *s);
 
-/* Refuse an output path that names one of the inputs (NULL-terminated list). */
-int cli_output_not_input(const char *out, const char *const *inputs);
+/* Refuse an empty output path, or one that names one of the inputs or of the
+ * other outputs (NULL-terminated lists, either may be NULL; empty entries
+ * stand for options not given). */
+int cli_check_output(const char *out, const char *const *inputs, const char *const *outputs);
 
 /* Rank 0 prints the time breakdown (min / mean / max over ranks). */
 int cli_print_times(const cofi_comm *c, const cofi_timers *t);

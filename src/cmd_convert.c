@@ -54,7 +54,8 @@ int cofi_cmd_convert(const cofi_comm *c, int argc, char **argv)
     if (!out) return cli_usage(&cmd, "an output file is required (-o FILE)");
     const char *in = argv[optind];
     const char *inputs[] = {in, NULL};
-    COFI_TRY(cli_output_not_input(out, inputs));
+    COFI_TRY(cli_check_output(out, inputs, NULL));
+    COFI_TRY(cofi_h5_check_output(c, out));
 
     double t0 = cofi_now();
     cofi_triplets t;

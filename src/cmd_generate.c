@@ -74,6 +74,8 @@ int cofi_cmd_generate(const cofi_comm *c, int argc, char **argv)
     if (optind < argc) return cli_usage(&cmd, "unexpected argument '%s'", argv[optind]);
     if (!out) return cli_usage(&cmd, "an output file is required (-o FILE)");
     if (!p.n_items || !p.n_users) return cli_usage(&cmd, "--items and --users are required");
+    COFI_TRY(cli_check_output(out, NULL, NULL));
+    COFI_TRY(cofi_h5_check_output(c, out));
     cofi_gen_prepare(&p);
 
     cofi_timers tm;
@@ -87,6 +89,15 @@ int cofi_cmd_generate(const cofi_comm *c, int argc, char **argv)
         starts[1] = n / P * (r + 1) + (n % P) * (r + 1) / P;
     }
     const cofi_idx i0 = starts[0], nl = starts[1] - starts[0], R = p.true_features;
+    {
+        /* Before any work: the expected ratings (16 bytes each), the truth
+         * and the ids (rank 0 holds the users'), checked on every rank. */
+        double pairs = (double)nl * (double)p.n_users, ids = 24.0 * (double)nl;
+        if (c->rank == 0) ids += 24.0 * (double)p.n_users;
+        double bytes = 16.0 * pairs * (1.0 - p.missing) + 8.0 * (double)R * ((double)nl + (double)p.n_users) +
+                       8.0 * (double)nl + ids;
+        COFI_TRY(cofi_agree(c, cofi_mem_check(bytes, "generating these ratings")));
+    }
     cofi_idx *indptr = cofi_malloc((size_t)nl + 1, sizeof *indptr, "row pointers");
     cofi_val *Xt = cofi_malloc((size_t)(nl * R), sizeof *Xt, "true X");
     cofi_val *Wt = cofi_malloc((size_t)(p.n_users * R), sizeof *Wt, "true W");
@@ -101,6 +112,14 @@ int cofi_cmd_generate(const cofi_comm *c, int argc, char **argv)
     indptr[0] = 0;
     cofi_gen_count(&p, i0, i0 + nl, indptr + 1);
     for (cofi_idx i = 0; i < nl; i++) indptr[i + 1] += indptr[i];
+    {
+        cofi_idx total = indptr[nl];
+        rc = cofi_sum_idx(c, &total, 1);
+        if (!rc && total == 0)
+            rc = cofi_error(COFI_ERR_USAGE, "no ratings generated: every one of the %" PRIidx " x %"
+                            PRIidx " pairs was left out (lower --missing)", p.n_items, p.n_users);
+        if (rc) goto done;
+    }
     rc = cofi_mem_check((double)indptr[nl] * 16.0, "the generated ratings");
     if (!rc) {
         user = cofi_malloc((size_t)indptr[nl], sizeof *user, "ratings");

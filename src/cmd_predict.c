@@ -404,7 +404,7 @@ int cofi_cmd_predict(const cofi_comm *c, int argc, char **argv)
         return cli_usage(&cmd, "choose one of --top, --dense and --pairs");
     const char *model = argv[optind], *ratings = argv[optind + 1];
     const char *inputs[] = {model, ratings, NULL};
-    COFI_TRY(cli_output_not_input(out, inputs));
+    COFI_TRY(cli_check_output(out, inputs, NULL));
 
     cofi_timers tm;
     memset(&tm, 0, sizeof tm);
@@ -424,11 +424,10 @@ int cofi_cmd_predict(const cofi_comm *c, int argc, char **argv)
         COFI_TRY(cofi_read_param_dims(c, model, "/model", &ni, &nu, &k));
         double bytes = 8.0 * (double)ni * (double)nu;
         if (bytes > limit)
-            return cofi_error(COFI_ERR_VALUE, "the dense prediction matrix would be %.2f GiB "
-                              "(%" PRIidx " items x %" PRIidx " users x 8 bytes), above "
-                              "--dense-limit %.2f GiB; use --top K for each user's best items, "
-                              "or raise --dense-limit", bytes / 1073741824.0, ni, nu,
-                              limit / 1073741824.0);
+            return cofi_error(COFI_ERR_VALUE, "the dense prediction matrix would be %.0f bytes "
+                              "(%.3g GiB: %" PRIidx " items x %" PRIidx " users x 8 bytes), above "
+                              "--dense-limit %.0f bytes; use --top K for each user's best items, "
+                              "or raise --dense-limit", bytes, bytes / 1073741824.0, ni, nu, limit);
     }
     scoring s;
     COFI_TRY(load(c, model, ratings, &s));

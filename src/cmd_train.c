@@ -354,14 +354,15 @@ static int parse_args(const cofi_cmd *cmd, int argc, char **argv, train_args *a,
         if (n + 9 >= sizeof a->ckpt_path) return cli_usage(cmd, "output path too long");
         snprintf(a->ckpt_path, sizeof a->ckpt_path, "%.*s.ckpt.h5", (int)(h5 ? n - 3 : n), a->out);
     }
-    const char *inputs[] = {a->ratings, a->init_file ? a->init_file : "", a->restart ? a->restart : "",
-                            a->test ? a->test : "", NULL};
-    COFI_TRY(cli_output_not_input(a->out, inputs));
-    const char *inputs2[] = {a->ratings, a->init_file ? a->init_file : "", a->out, NULL};
-    COFI_TRY(cli_output_not_input(a->ckpt_path, inputs2));
-    const char *inputs3[] = {a->ratings, a->init_file ? a->init_file : "", a->out, a->ckpt_path,
-                             a->restart ? a->restart : "", NULL};
-    return a->metrics ? cli_output_not_input(a->metrics, inputs3) : COFI_OK;
+    /* (the checkpoint may replace the one restarted from) */
+    const char *init = a->init_file ? a->init_file : "", *test = a->test ? a->test : "";
+    const char *inputs[] = {a->ratings, init, test, a->restart ? a->restart : "", NULL};
+    const char *model[] = {a->out, NULL}, *outputs[] = {a->out, a->ckpt_path, NULL};
+    COFI_TRY(cli_check_output(a->out, inputs, NULL));
+    inputs[3] = NULL;
+    COFI_TRY(cli_check_output(a->ckpt_path, inputs, model));
+    inputs[3] = a->restart ? a->restart : "";
+    return a->metrics ? cli_check_output(a->metrics, inputs, outputs) : COFI_OK;
 }
 
 /* On --restart the checkpoint's options rule; a given option must agree. */
@@ -540,7 +541,10 @@ int cofi_cmd_train(const cofi_comm *c, int argc, char **argv)
     memset(&val, 0, sizeof val);
 
     cofi_timer_start(&tm, COFI_TIME_IO);
+    /* Every output, before any work: a stop on a signal writes the checkpoint. */
     COFI_TRY(cofi_h5_check_output(c, a.out));
+    COFI_TRY(cofi_h5_check_output(c, a.ckpt_path));
+    if (a.metrics) COFI_TRY(cofi_h5_check_output(c, a.metrics));
     int rc = COFI_OK;
     if (a.restart) {
         rc = cofi_checkpoint_read_info(c, a.restart, &ci);

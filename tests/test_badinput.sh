@@ -38,7 +38,39 @@ for np in 1 3; do
     run "$np" train "$WORK/bad/good.h5" -o "$WORK/outdir.h5" -k 2 -T 2
     expect_error "$np" "is a directory" "output is a directory"
     check "no training before the output check" [ "$(grep -c 'iter' "$OUT")" -eq 0 ]
+    # the other outputs too: a stop on a signal must be able to write its checkpoint
+    for opt in --checkpoint --metrics; do
+        run "$np" train "$WORK/bad/good.h5" -o "$WORK/model.h5" -k 2 -T 2 $opt "$WORK/no/such/dir/x"
+        expect_error "$np" "cannot write '$WORK/no/such/dir/x'" "$opt in a missing directory"
+        check "$opt in a missing directory (np $np): no training first" [ "$(grep -c 'iter' "$OUT")" -eq 0 ]
+    done
+    run "$np" generate -o "$WORK/no/such/dir/g.h5" --items 10 --users 10
+    check "generate into a missing directory (np $np): exit 1 on every rank" all_ranks_exited "$np" 1
+    check "generate into a missing directory (np $np): one message" [ "$(err_lines 'error:')" -eq 1 ]
+    run "$np" convert --from triplets "$WORK/bad.csv.missing" -o "$WORK/no/such/dir/c.h5"
+    check "convert into a missing directory (np $np): the output is named before the input is read" \
+        grep -q "cannot write '$WORK/no/such/dir/c.h5'" "$ERR"
+    # nothing to write: one message, exit 2, no file
+    run "$np" generate -o "$WORK/z.h5" --items 3 --users 3 --missing 0.99 --seed 2
+    check "generate with every pair left out (np $np): exit 2 on every rank" all_ranks_exited "$np" 2
+    check "... says so in one line" eval '[ "$(wc -l < "$ERR")" -eq 1 ] && grep -q "no ratings generated" "$ERR"'
+    check "... and leaves no file" [ -z "$(ls "$WORK"/z.h5* 2>/dev/null)" ]
 done
+# More than memory holds (about 5 TB) is refused before the work (the pairs alone
+# would take hours)
+run 2 generate -o "$WORK/huge.h5" --items 100000000 --users 100000000000 --missing 0.999999999
+check "generate beyond memory: exit 1 on every rank, at once" all_ranks_exited 2 1
+check "... names the memory it needs" grep -q "generating these ratings needs .* GiB" "$ERR"
+# Empty output paths and one path for two outputs are usage errors
+for args in "generate -o '' --items 3 --users 3" "train $WORK/bad/good.h5 -o ''" \
+            "train $WORK/bad/good.h5 -o $WORK/model.h5 --checkpoint ''"; do
+    eval "run 2 $args"
+    check "$args: exit 2 on every rank" all_ranks_exited 2 2
+    check "$args: says the path is empty" grep -q "output path is empty" "$ERR"
+done
+run 2 train "$WORK/bad/good.h5" -o "$WORK/model.h5" --checkpoint "$WORK/model.h5"
+check "the model and the checkpoint on one path: exit 2 on every rank" all_ranks_exited 2 2
+check "... says so" grep -q "is named for two outputs" "$ERR"
 
 # --init files with the wrong shape or non-finite values
 "$PYTHON" - "$WORK" <<'PY'
