@@ -62,6 +62,8 @@ check "dense above the limit: suggests --top" grep -q "use --top K" "$ERR"
 check "dense above the limit: no output" [ -z "$(ls "$WORK"/big.h5* 2>/dev/null)" ]
 run 2 predict "$WORK/m.h5" "$WORK/r.h5" -o "$WORK/big.h5" --dense --dense-limit 1M
 check "raising --dense-limit allows it" all_ranks_exited 2 0
+check "README's h5py snippets predict what cofi predict --dense writes and read the ratings back" \
+    "$PYTHON" "$TESTS_DIR/check_readme_snippets.py" "$TESTS_DIR/../README.md" "$WORK/m.h5" "$WORK/r.h5" "$WORK/big.h5"
 
 # recommend
 for np in 1 3; do
