@@ -59,7 +59,9 @@ int cofi_write_run_attrs(cofi_h5 *f, const cofi_trainer *tr, const cofi_provenan
                 {"eval_every", o->eval_every},
                 {"patience", o->patience},
                 {"best_iteration", tr->best_step},
-                {"bad_evals", tr->bad_evals}};
+                {"bad_evals", tr->bad_evals},
+                {"ratings_nnz", p->ratings_nnz},
+                {"ratings_digest", p->ratings_digest}};
     struct {
         const char *name;
         const char *v;
@@ -202,6 +204,11 @@ static int get_checkpoint_attrs(cofi_h5 *f, cofi_checkpoint_info *info)
     COFI_TRY(get_str_enum(f, "clip_mode", clip_names, 3, &e));
     o->clip_mode = (enum cofi_clip_mode)e;
     COFI_TRY(cofi_h5_attr_get_str(f, "/", "test", info->test, sizeof info->test));
+    COFI_TRY(cofi_h5_attr_exists(f, "/", "ratings_digest", &info->has_digest));
+    if (info->has_digest) {
+        COFI_TRY(cofi_h5_attr_get_idx(f, "/", "ratings_nnz", &info->ratings_nnz));
+        COFI_TRY(cofi_h5_attr_get_idx(f, "/", "ratings_digest", &info->ratings_digest));
+    }
     if (o->k < 1 || info->step < 0 || info->n_items < 1 || info->n_users < 1)
         return cofi_error(COFI_ERR_FORMAT, "'%s': damaged checkpoint attributes", f->path);
     return COFI_OK;

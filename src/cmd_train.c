@@ -554,11 +554,18 @@ int cofi_cmd_train(const cofi_comm *c, int argc, char **argv)
     }
     rc = cofi_read_ratings(c, a.ratings, &R, &ids);
     if (rc) return rc;
-    if (a.o.precision_single) rc = cofi_agree(c, cofi_ratings_to_single(&R));
-    if (a.restart && (ci.n_items != R.n_items || ci.n_users != R.n_users))
+    /* the file's ratings as read (before a holdout or single precision) */
+    cofi_idx fp[2] = {R.nnz, cofi_ratings_digest_local(&R)};
+    rc = cofi_sum_idx(c, fp + 1, 1);
+    if (!rc && a.o.precision_single) rc = cofi_agree(c, cofi_ratings_to_single(&R));
+    if (!rc && a.restart && (ci.n_items != R.n_items || ci.n_users != R.n_users))
         rc = cofi_error(COFI_ERR_FORMAT, "checkpoint '%s' is for %" PRIidx " items x %" PRIidx
                         " users; '%s' has %" PRIidx " x %" PRIidx, a.restart, ci.n_items,
                         ci.n_users, a.ratings, R.n_items, R.n_users);
+    else if (!rc && a.restart && ci.has_digest && (fp[0] != ci.ratings_nnz || fp[1] != ci.ratings_digest))
+        rc = cofi_error(COFI_ERR_FORMAT, "checkpoint '%s' was trained on other ratings than '%s' (%"
+                        PRIidx " ratings there, %" PRIidx " here, or other values); restart with "
+                        "the ratings it was trained on", a.restart, a.ratings, ci.ratings_nnz, fp[0]);
     int have_val = 0;
     if (!rc) rc = load_validation(c, &a, &R, &ids, &val, &have_val);
     if (!rc && a.init_file) {
@@ -594,7 +601,8 @@ int cofi_cmd_train(const cofi_comm *c, int argc, char **argv)
     cofi_timer_stop(&tm, COFI_TIME_IO);
 
     run_ctx x = {c, &a, &ids,
-                 {a.ratings, a.init_file, a.init_file ? a.init_group : NULL, a.test, a.holdout},
+                 {a.ratings, a.init_file, a.init_file ? a.init_group : NULL, a.test, a.holdout,
+                  fp[0], fp[1]},
                  &tm, 0};
     tr.hook = step_hook;
     tr.hook_ctx = &x;

@@ -2,6 +2,7 @@
  * rank's ratings. */
 #include "cofi/ratings.h"
 #include "cofi/error.h"
+#include "cofi/rng.h"
 
 #include <math.h>
 #include <string.h>
@@ -166,4 +167,18 @@ int cofi_ratings_from_csr(cofi_idx n_items, cofi_idx n_users, const cofi_idx *in
 {
     return cofi_ratings_from_csr_prec(n_items, n_users, indptr, user, rating, item_begin, n_local,
                                       0, R);
+}
+
+cofi_idx cofi_ratings_digest_local(const cofi_ratings *R)
+{
+    cofi_idx sum = 0;
+    for (cofi_idx i = 0; i < R->n_local; i++)
+        for (cofi_idx r = R->indptr[i]; r < R->indptr[i + 1]; r++) {
+            double y = cofi_rating(R, r);
+            uint64_t bits;
+            memcpy(&bits, &y, sizeof bits);
+            uint64_t h = cofi_rng_u64(0x636f6669, (uint64_t)(R->item_begin + i), (uint64_t)R->user[r], bits);
+            sum += (cofi_idx)(h >> 33);
+        }
+    return sum;
 }

@@ -136,4 +136,28 @@ s1=$("$PYTHON" -c "import h5py,sys; print(int(h5py.File(sys.argv[1]).attrs['step
 run 2 train "$WORK/g.h5" -o "$WORK/mt.h5" -T 1000000 --restart "$WORK/mt.ckpt.h5" --max-time 1 --print-every 0
 s2=$("$PYTHON" -c "import h5py,sys; print(int(h5py.File(sys.argv[1]).attrs['step']))" "$WORK/mt.ckpt.h5")
 check "--max-time again continues from the checkpoint ($s1 -> $s2)" [ "$s2" -gt "$s1" ]
+
+# --- a restart on other ratings of the same shape is refused -----------------
+# One rating changed by 1e-9, or one moved to another user: same sizes, other data.
+"$PYTHON" - "$WORK" <<'PY'
+import sys, h5py, shutil
+w = sys.argv[1]
+for name, col in (("gv.h5", "rating"), ("gu.h5", "user")):
+    shutil.copy(w + "/g.h5", w + "/" + name)
+    with h5py.File(w + "/" + name, "r+") as f:
+        ptr, d = f["ratings/indptr"][:], f["ratings/" + col]
+        i = next(i for i in range(len(ptr) - 1) if ptr[i + 1] - ptr[i] >= 1)
+        r = ptr[i + 1] - 1
+        if col == "rating":
+            d[r] = d[r] + 1e-9
+        else:
+            assert d[r] < f.attrs["n_users"] - 1, "pick another row"
+            d[r] = d[r] + 1 # the item's last rating, to a user it does not rate
+PY
+for v in gv gu; do
+    run 3 train "$WORK/$v.h5" -o "$WORK/x.h5" -T 1000000 --restart "$WORK/mt.ckpt.h5"
+    check "restart on $v.h5 (one rating changed): exit 1 on every rank" all_ranks_exited 3 1
+    check "... one message: trained on other ratings" eval '[ "$(err_lines "error:")" -eq 1 ] && grep -q "was trained on other ratings" "$ERR"'
+    check "... no output" [ -z "$(ls "$WORK"/x.h5* 2>/dev/null)" ]
+done
 finish

@@ -26,6 +26,8 @@ typedef struct {
     const char *init_group; /* or NULL */
     const char *test;       /* --test FILE or NULL */
     double holdout;         /* --holdout fraction, 0 = none */
+    cofi_idx ratings_nnz;   /* the ratings file's count and digest (cofi_ratings_digest) */
+    cofi_idx ratings_digest;
 } cofi_provenance;
 
 /* Names of the option values, as stored in files. */
@@ -50,6 +52,8 @@ typedef struct {
     double elapsed;
     char test[4096];  /* the --test file of the run, "" if none */
     double holdout;   /* its --holdout fraction, 0 if none */
+    int has_digest;   /* the checkpoint names its ratings' count and digest */
+    cofi_idx ratings_nnz, ratings_digest;
 } cofi_checkpoint_info;
 int cofi_checkpoint_read_info(const cofi_comm *c, const char *path, cofi_checkpoint_info *info);
 

@@ -56,6 +56,11 @@ int cofi_ratings_store(cofi_ratings *R, const cofi_idx *user, const cofi_val *ra
 int cofi_ratings_float_exact(const cofi_val *rating, cofi_idx n);
 /* Single precision: round double ratings to float (no-op if already float). */
 int cofi_ratings_to_single(cofi_ratings *R);
+/* This rank's part of a digest of the ratings: a sum over its ratings of a
+ * 31-bit hash of (global item, user, value).  Summed over the ranks it does
+ * not depend on how the items are split; it tells a restart whether it is
+ * given the ratings its checkpoint was trained on. */
+cofi_idx cofi_ratings_digest_local(const cofi_ratings *R);
 /* Build tptr/titem/rpos from the CSR slice. */
 int cofi_ratings_build_transpose(cofi_ratings *R);
 void cofi_ratings_free(cofi_ratings *R);
