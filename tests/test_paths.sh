@@ -32,6 +32,28 @@ done
 check "reference at 3 ranks = 1 rank (1e-10)" $CM "$WORK/ref3.h5" "$WORK/ref1.h5" /model 1e-10
 check "sharded/double at 4 ranks = 1 rank (1e-10)" $CM "$WORK/sharded-double-4.h5" "$WORK/ref1.h5" /model 1e-10
 
+# Thread counts: every path gives bitwise the same model at 1 and 3 threads
+# per rank (with validation, so its sums are covered), and so do generate and
+# predict's dense matrix and pairs.
+for path in "--comm overlap" "--comm sharded --precision single" "--precision single"; do
+    for nt in 1 3; do
+        # shellcheck disable=SC2086
+        run 2 "${TR[@]}" -o "$WORK/t$nt.h5" $path --holdout 0.2 --eval-every 7 --threads $nt
+        check "$path, $nt threads" all_ranks_exited 2 0
+        grep -o "best validation RMSE [0-9.]* at iteration [0-9]*" "$OUT" > "$WORK/t$nt.txt"
+    done
+    check "$path with validation: 1 and 3 threads give bitwise the same model" $CM "$WORK/t3.h5" "$WORK/t1.h5" /model 0
+    check "... and the same validation RMSE ($(cat "$WORK/t1.txt"))" eval '[ -s "$WORK/t1.txt" ] && cmp -s "$WORK/t1.txt" "$WORK/t3.txt"'
+done
+for nt in 1 3; do
+    run 2 generate -o "$WORK/gt$nt.h5" --items 300 --users 200 --zipf 0.8 --seed 4 --threads $nt
+    run 2 predict "$WORK/t1.h5" "$WORK/g.h5" -o "$WORK/dt$nt.h5" --dense --threads $nt
+    run 2 predict "$WORK/t1.h5" "$WORK/g.h5" -o "$WORK/pt$nt.h5" --pairs --threads $nt
+done
+check "generate: 1 and 3 threads write the same ratings and truth" h5diff "$WORK/gt1.h5" "$WORK/gt3.h5"
+check "predict --dense: 1 and 3 threads write the same matrix" h5diff "$WORK/dt1.h5" "$WORK/dt3.h5" /dense/prediction
+check "predict --pairs: 1 and 3 threads write the same predictions" h5diff "$WORK/pt1.h5" "$WORK/pt3.h5" /pairs/prediction
+
 # With validation and early stopping: the same best model in every mode.
 VAL=(train "$WORK/g.h5" -k 64 -T 300 --holdout 0.2 --lambda 0 --reg plain --lambda-bias 0 --learning-rate 0.05 --eval-every 5 --patience 2 --print-every 0)
 run 3 "${VAL[@]}" -o "$WORK/v-ref.h5"
