@@ -5,8 +5,8 @@ usage:
   check_model.py MODEL REF.h5 GROUP TOL          X, W, b of MODEL vs GROUP of REF
   check_model.py --gd MODEL RATINGS INIT.h5 GROUP LR LAMBDA STEPS TOL
         MODEL vs STEPS of plain gradient descent computed here in numpy
-  check_model.py --gd-full MODEL RATINGS INIT.h5 GROUP LR LAMBDA LAMBDA_BIAS STEPS TOL IBMODE LO HI
-        the same on the default preset's whole objective (see gd_full)
+  check_model.py --gd-full MODEL RATINGS INIT.h5 GROUP LR LAMBDA LAMBDA_BIAS STEPS TOL IBMODE LO HI [OPT]
+        the same on the default preset's whole objective (see gd_full); OPT adam,B1,B2,EPS for Adam
   check_model.py --table LOG REF.h5 TOL          progress-table costs vs /cost
 """
 import sys
@@ -35,6 +35,8 @@ def gd_full(argv):
     model, ratings, init, group = argv[0:4]
     lr, lam, lamb, steps, tol = float(argv[4]), float(argv[5]), float(argv[6]), int(argv[7]), float(argv[8])
     ibmode, lo, hi = argv[9], float(argv[10]), float(argv[11])
+    # OPT: gd (default) or adam,B1,B2,EPS (Keras' arithmetic, as cofi's adam.c)
+    opt = argv[12].split(",") if len(argv) > 12 else ["gd"]
     with h5py.File(ratings, "r") as f:
         indptr = f["ratings/indptr"][:]
         user = f["ratings/user"][:]
@@ -51,15 +53,28 @@ def gd_full(argv):
         ib = np.zeros(ni)
     else:
         ib = ((Y - mu) * R).sum(axis=1) / (ri + lamb)
-    for _ in range(steps):
+    state = {}
+
+    def update(name, p, g, t):
+        if opt[0] == "gd":
+            return p - lr * g
+        b1, b2, eps = (float(v) for v in opt[1:4])
+        m, v = state.get(name, (np.zeros_like(p), np.zeros_like(p)))
+        alpha = lr * np.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t)
+        m = m + (g - m) * (1.0 - b1)
+        v = v + (g * g - v) * (1.0 - b2)
+        state[name] = (m, v)
+        return p - (m * alpha) / (np.sqrt(v) + eps)
+
+    for t in range(1, steps + 1):
         E = (mu + ib[:, None] + X @ W.T + b - Y) * R
         gX = E @ W + lam * ri[:, None] * X
         gW = E.T @ X + lam * rj[:, None] * W
         gb = E.sum(axis=0) + lamb * b
         gib = E.sum(axis=1) + lamb * ib
-        X, W, b = X - lr * gX, W - lr * gW, b - lr * gb
+        X, W, b = update("X", X, gX, t), update("W", W, gW, t), update("b", b, gb, t)
         if ibmode == "learned":
-            ib = ib - lr * gib
+            ib = update("ib", ib, gib, t)
     P = mu + ib[:, None] + X @ W.T + b
     E = (P - Y) * R
     J = 0.5 * (E ** 2).sum() + 0.5 * lam * ((ri * (X ** 2).sum(1)).sum() + (rj * (W ** 2).sum(1)).sum()) \
@@ -74,7 +89,7 @@ def gd_full(argv):
             "train_rmse": abs(attrs["final_train_rmse"] - rmse) / rmse,
             "train_mae": abs(attrs["final_train_mae"] - mae) / mae,
             "clip": abs(attrs["clip_min"] - lo) + abs(attrs["clip_max"] - hi)}
-    print(f"gradient descent on the whole objective ({ibmode} item bias, clip [{lo}, {hi}]), {steps} "
+    print(f"{opt[0]} on the whole objective ({ibmode} item bias, clip [{lo}, {hi}]), {steps} "
           "steps: relative errors " + ", ".join(f"{k} {v:.3g}" for k, v in errs.items()))
     return 0 if max(errs.values()) <= tol else 1
 

@@ -29,6 +29,11 @@ run 3 generate -o "$WORK/r.h5" --items 300 --users 70 --noise 0 --missing 0.3 --
 check "noiseless: ratings are clip(round(x.w))" "$PYTHON" "$TESTS_DIR/check_generate.py" "$WORK/r.h5" rounded-noiseless
 run 2 generate -o "$WORK/e.h5" --items 100 --users 50 --noise 0 --no-round --seed 3
 check "no rounding, no noise: ratings are x.w" "$PYTHON" "$TESTS_DIR/check_generate.py" "$WORK/e.h5" exact
+run 3 generate -o "$WORK/e7.h5" --items 100 --users 50 --noise 0 --no-round --seed 3 --true-features 7
+check "--true-features 7: ratings are x.w over 7 features" "$PYTHON" "$TESTS_DIR/check_generate.py" "$WORK/e7.h5" exact
+check "--true-features 7: the truth has 7 columns" "$PYTHON" -c "
+import h5py, sys; f = h5py.File(sys.argv[1])
+assert f['truth/X'].shape == (100, 7) and f['truth/W'].shape == (50, 7) and f.attrs['true_features'] == 7" "$WORK/e7.h5"
 run 4 generate -o "$WORK/n.h5" --items 400 --users 200 --noise 0.5 --no-round --seed 4
 check "noise has the stated spread" "$PYTHON" "$TESTS_DIR/check_generate.py" "$WORK/n.h5" noisy
 # sparse: 10^7 pairs at density 1e-3 is drawn in O(ratings)

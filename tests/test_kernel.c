@@ -187,7 +187,9 @@ static void kernel_all(const dense *d, int parts, int split, double *gX, double 
 #pragma omp parallel num_threads(2)
 #pragma omp single
             {
-                CHECK(omp_get_max_active_levels() == 1, "nested regions get one thread");
+                CHECK(omp_get_active_level() == 1 && omp_get_num_threads() == 2,
+                      "called from inside an active team of 2 (level %d, %d threads)",
+                      omp_get_active_level(), omp_get_num_threads());
                 cofi_kernel_grad(&R, &M, &kp, &ws, gx, pw, k, pb, 1, gib + i0, s);
             }
         } else {
@@ -238,6 +240,8 @@ static void test_shape(cofi_idx ni, cofi_idx nu, cofi_idx k, int weighted)
     double *gX = malloc(sizeof(double) * nx), *gW = malloc(sizeof(double) * nw);
     double *gb = malloc(sizeof(double) * (size_t)nu), *gib = malloc(sizeof(double) * (size_t)ni);
     double *gX1 = malloc(sizeof(double) * nx), *gW1 = malloc(sizeof(double) * nw), J1 = 0;
+    double *gb1 = malloc(sizeof(double) * (size_t)nu), *gib1 = malloc(sizeof(double) * (size_t)ni);
+    double ssec1 = 0, saec1 = 0;
     for (int parts = 1; parts <= 4; parts++) {
         for (int run = 1; run <= 7; run++) {
             /* 1-3 threads as handed out, then 2-3 stealing, 2-3 nested */
@@ -259,10 +263,13 @@ static void test_shape(cofi_idx ni, cofi_idx nu, cofi_idx k, int weighted)
             if (threads == 1) {
                 memcpy(gX1, gX, sizeof(double) * nx);
                 memcpy(gW1, gW, sizeof(double) * nw);
-                J1 = J;
+                memcpy(gb1, gb, sizeof(double) * (size_t)nu);
+                memcpy(gib1, gib, sizeof(double) * (size_t)ni);
+                J1 = J, ssec1 = ssec, saec1 = saec;
             } else {
-                CHECK(J == J1 && !memcmp(gX, gX1, sizeof(double) * nx) &&
-                          !memcmp(gW, gW1, sizeof(double) * nw),
+                CHECK(J == J1 && ssec == ssec1 && saec == saec1 && !memcmp(gX, gX1, sizeof(double) * nx) &&
+                          !memcmp(gW, gW1, sizeof(double) * nw) && !memcmp(gb, gb1, sizeof(double) * (size_t)nu) &&
+                          !memcmp(gib, gib1, sizeof(double) * (size_t)ni),
                       "%s: not bitwise equal to 1 thread", what);
             }
         }
@@ -302,7 +309,7 @@ static void test_shape(cofi_idx ni, cofi_idx nu, cofi_idx k, int weighted)
         CHECK(fabs((jp - jm) / (2 * h) - gW[n]) <= 1e-6 * fmax(1.0, fabs(gW[n])), "kernel dW[%ld]", (long)n);
     }
     free(rX), free(rW), free(rb), free(rib), free(gX), free(gW), free(gb), free(gib);
-    free(gX1), free(gW1);
+    free(gX1), free(gW1), free(gb1), free(gib1);
     dense_free(&d);
 }
 

@@ -82,6 +82,24 @@ check "gd, --item-bias mean --clip 1.5,4.5 (2 ranks)" all_ranks_exited 2 0
 check "gd, --item-bias mean --clip 1.5,4.5: = numpy (1e-10)" "$PYTHON" "$TESTS_DIR/check_model.py" \
     --gd-full "$WORK/gdm.h5" "$WORK/r.h5" "$REF" /init 0.0005 0.3 2 20 1e-10 mean 1.5 4.5
 
+# Adam with other constants than Keras' defaults, on the same objective.
+run 3 train "$WORK/r.h5" -o "$WORK/adb.h5" --init "$REF:/init" --learning-rate 0.01 --lambda 0.3 \
+    --lambda-bias 2 --iterations 20 --beta1 0.8 --beta2 0.99 --epsilon 1e-4
+check "adam, --beta1 0.8 --beta2 0.99 --epsilon 1e-4 (3 ranks)" all_ranks_exited 3 0
+check "adam with those constants: 20 steps = numpy (1e-10)" "$PYTHON" "$TESTS_DIR/check_model.py" \
+    --gd-full "$WORK/adb.h5" "$WORK/r.h5" "$REF" /init 0.01 0.3 2 20 1e-10 learned $lohi adam,0.8,0.99,1e-4
+# --init-scale: the random start is N(0, S^2) (mean and spread within 5 standard errors)
+run 2 train "$WORK/r.h5" -o "$WORK/is.h5" -k 40 --iterations 0 --init-scale 0.3 --seed 9
+check "--init-scale 0.3, no steps" all_ranks_exited 2 0
+check "--init-scale 0.3: X, W and b drawn from N(0, 0.09)" "$PYTHON" -c "
+import h5py, sys, numpy as np
+m = h5py.File(sys.argv[1])['model']
+v = np.concatenate([m['X'][:].ravel(), m['W'][:].ravel(), m['b'][:]])
+v = v[v != 0]  # items and users without ratings start at zero
+se = 0.3 / np.sqrt(v.size)
+assert v.size > 4000 and abs(v.mean()) < 5 * se and abs(v.std() - 0.3) < 5 * se / np.sqrt(2), (v.size, v.mean(), v.std())
+" "$WORK/is.h5"
+
 # Random initialization from a seed is the same at any rank count.
 run 1 train "$WORK/r.h5" -o "$WORK/s1.h5" -k 7 --iterations 5 --seed 42
 run 3 train "$WORK/r.h5" -o "$WORK/s3.h5" -k 7 --iterations 5 --seed 42
