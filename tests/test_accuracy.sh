@@ -25,7 +25,7 @@ check "progress table has validation columns" grep -q "val_rmse *val_mae" "$OUT"
 # --- offsets undone; cold start; ids training never saw ------------------------
 $CA shift "$WORK/g.h5" "$WORK/s.h5" 3.0
 $CA coldsplit "$WORK/s.h5" "$WORK/train.h5" "$WORK/test.h5"
-for np in 1 2 3; do
+for np in 1 2 3 4; do
     run "$np" train "$WORK/train.h5" -o "$WORK/c$np.h5" --test "$WORK/test.h5" -k 8 -T 100 --print-every 0
     check "train with --test at $np ranks ($RANK_RCS) $(head -c 300 "$ERR")" all_ranks_exited "$np" 0
     check "--test reports unseen ids at $np ranks" grep -q "3 with an item and 2 with a user not in training" "$OUT"
