@@ -26,7 +26,7 @@ typedef struct {
     const char *init_group; /* or NULL */
     const char *test;       /* --test FILE or NULL */
     double holdout;         /* --holdout fraction, 0 = none */
-    cofi_idx ratings_nnz;   /* the ratings file's count and digest (cofi_ratings_digest) */
+    cofi_idx ratings_nnz;   /* the ratings file's count and digest (summed cofi_ratings_digest_local) */
     cofi_idx ratings_digest;
 } cofi_provenance;
 
