@@ -31,7 +31,7 @@ run 3 train "$WORK/bad/good.h5" -o "$WORK/good_model.h5" -k 2 -T 2
 check "good file trains at 3 ranks (ranks $RANK_RCS): $(cat "$ERR")" all_ranks_exited 3 0
 
 # Outputs that cannot be written: checked before any work.
-for np in 1 3; do
+for np in $case_nps; do
     run "$np" train "$WORK/bad/good.h5" -o "$WORK/no/such/dir/model.h5" -k 2 -T 2
     expect_error "$np" "cannot write" "output in a missing directory"
     mkdir -p "$WORK/outdir.h5"
