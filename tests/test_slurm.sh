@@ -185,4 +185,19 @@ echo "test_slurm: $((SECONDS - t0)) s with the local cluster"
 timeout 60 "$REPO/tools/slurm-local" stop "$SL" >"$WORK/stop.txt" 2>&1
 check "tools/slurm-local stop" [ $? -eq 0 ]
 check "... stopped the three daemons it started" [ "$(grep -c '^slurm-local: stopped' "$WORK/stop.txt")" -eq 3 ]
+
+# COFI_RUN_TIMEOUT: a configuration past its limit is stopped (SIGUSR1, cofi
+# checkpoints and exits 75), counted as failed without its metrics, and the
+# next one runs (the script run by bash, outside SLURM, as it allows).
+COFI="$COFI" COFI_RUN_TIMEOUT=3 RANKS="2 1" THREADS=1 timeout 120 bash "$REPO/jobs/strong_scaling.slurm" \
+    "$WORK/g.h5" "$WORK/tmo" -k 8 -T 1000000 > "$WORK/tmo.out" 2>&1
+tmo_rc=$?
+check "COFI_RUN_TIMEOUT=3: the study fails (exit $tmo_rc)" [ "$tmo_rc" -eq 1 ]
+check "... both configurations stopped at the limit and said so" \
+    eval '[ "$(grep -c "FAILED: stopped after COFI_RUN_TIMEOUT=3 s" "$WORK/tmo.out")" -eq 2 ]'
+for r in 1 2; do
+    check "... on $r ranks cofi stopped on the one signal with a checkpoint" \
+        eval 'grep -q "(signal); checkpoint written" "$WORK/tmo/strong_r${r}_t1.log" && ! grep -q "exited on signal" "$WORK/tmo/strong_r${r}_t1.log"'
+done
+check "... no metrics, models or checkpoints left" [ -z "$(ls "$WORK"/tmo/*.json "$WORK"/tmo/*.h5 2>/dev/null)" ]
 finish
