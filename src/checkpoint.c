@@ -243,6 +243,7 @@ int cofi_checkpoint_read_state(const cofi_comm *c, const char *path, cofi_traine
     if (!rc && h > tr->opts.iterations)
         rc = cofi_error(COFI_ERR_VALUE, "'%s' has taken %" PRIidx " steps, more than the %" PRIidx
                         " asked for", path, h, tr->opts.iterations);
+    if (!rc) rc = cofi_agree(c, cofi_trainer_history_reserve(tr, h + 1));
     for (int i = 0; i < 5 && !rc; i++) rc = cofi_h5_read_val(&f, hist_names[i], 0, h, 0, hist(tr, i), 1);
     cofi_val best_val = INFINITY;
     cofi_idx best_step = -1, bad = 0;

@@ -89,6 +89,40 @@ int cofi_trainer_keep_best(cofi_trainer *tr)
     return 1;
 }
 
+/* Grow one history array to cap slots: the new ones are zero (NaN for
+ * validation, where "not evaluated" is NaN). */
+static int grow(void *arr, size_t elem, cofi_idx old_cap, cofi_idx cap, int nan_fill)
+{
+    char **a = (char **)arr;
+    char *p = cofi_malloc((size_t)cap, elem, "history");
+    if (!p) return COFI_ERR_NOMEM;
+    if (*a) memcpy(p, *a, (size_t)old_cap * elem);
+    for (cofi_idx i = old_cap; i < cap; i++) {
+        if (nan_fill) ((cofi_val *)(void *)p)[i] = NAN;
+        else memset(p + (size_t)i * elem, 0, elem);
+    }
+    cofi_free(*a);
+    *a = p;
+    return COFI_OK;
+}
+
+int cofi_trainer_history_reserve(cofi_trainer *tr, cofi_idx n)
+{
+    if (n <= tr->history_cap) return COFI_OK;
+    cofi_idx cap = tr->history_cap > 0 ? 2 * tr->history_cap : 1024;
+    if (cap < n) cap = n;
+    const cofi_idx old = tr->history_cap;
+    int rc = grow(&tr->cost, sizeof(cofi_val), old, cap, 0);
+    if (!rc) rc = grow(&tr->rmse, sizeof(cofi_val), old, cap, 0);
+    if (!rc) rc = grow(&tr->mae, sizeof(cofi_val), old, cap, 0);
+    if (!rc) rc = grow(&tr->val_rmse, sizeof(cofi_val), old, cap, 1);
+    if (!rc) rc = grow(&tr->val_mae, sizeof(cofi_val), old, cap, 1);
+    if (!rc) rc = grow(&tr->iter_seconds, sizeof(double), old, cap, 0);
+    /* (an array that grew already is kept; history_cap stays the smallest) */
+    if (!rc) tr->history_cap = cap;
+    return rc;
+}
+
 int cofi_trainer_init(cofi_trainer *tr, const cofi_comm *c, const cofi_ratings *R,
                       cofi_model *M, const cofi_train_opts *o, const cofi_pairs *val,
                       cofi_timers *timers)
@@ -122,22 +156,14 @@ int cofi_trainer_init(cofi_trainer *tr, const cofi_comm *c, const cofi_ratings *
             rc = COFI_ERR_NOMEM;
     }
     tr->buf_len = nu * (k + 1) + N_SLOTS;
-    const size_t nh = (size_t)o->iterations + 1;
     if (!rc) {
         tr->gX = cofi_calloc(nx, sizeof(cofi_val), "gradient of X");
         tr->gib = cofi_calloc(nl + 1, sizeof(cofi_val), "gradient of item bias");
         tr->buf = cofi_calloc((size_t)tr->buf_len, sizeof(cofi_val), "gradient of W");
         tr->user_count = cofi_calloc((size_t)nu, sizeof(cofi_val), "user counts");
-        tr->cost = cofi_calloc(nh, sizeof(cofi_val), "history");
-        tr->rmse = cofi_calloc(nh, sizeof(cofi_val), "history");
-        tr->mae = cofi_calloc(nh, sizeof(cofi_val), "history");
-        tr->val_rmse = cofi_calloc(nh, sizeof(cofi_val), "history");
-        tr->val_mae = cofi_calloc(nh, sizeof(cofi_val), "history");
-        tr->iter_seconds = cofi_calloc(nh, sizeof(double), "timings");
-        if (!tr->gX || !tr->gib || !tr->buf || !tr->user_count || !tr->cost || !tr->rmse ||
-            !tr->mae || !tr->val_rmse || !tr->val_mae || !tr->iter_seconds)
-            rc = COFI_ERR_NOMEM;
+        if (!tr->gX || !tr->gib || !tr->buf || !tr->user_count) rc = COFI_ERR_NOMEM;
     }
+    if (!rc) rc = cofi_trainer_history_reserve(tr, o->iterations < 1023 ? o->iterations + 1 : 1024);
     if (!rc && o->precision_single) {
         tr->buf32 = cofi_calloc((size_t)(tr->buf_len + N_SLOTS), sizeof(float), "gradient buffer");
         if (!tr->buf32) rc = COFI_ERR_NOMEM;
@@ -159,7 +185,6 @@ int cofi_trainer_init(cofi_trainer *tr, const cofi_comm *c, const cofi_ratings *
         tr->nnz_train = (cofi_val)R->nnz_local;
         rc = cofi_sum_val(c, tr->user_count, nu);
         if (!rc) rc = cofi_sum_val(c, &tr->nnz_train, 1);
-        for (size_t h = 0; h < nh; h++) tr->val_rmse[h] = tr->val_mae[h] = NAN;
     }
     if (rc) cofi_trainer_free(tr);
     return rc;
@@ -473,6 +498,10 @@ int cofi_trainer_run(cofi_trainer *tr)
     print_header(tr);
 
     while (tr->t < o->iterations) {
+        /* room for this step's entry and the final evaluation's (every rank
+         * has the same t and capacity, so all of them agree here or none) */
+        if (tr->t + 2 > tr->history_cap)
+            COFI_TRY(cofi_agree(c, cofi_trainer_history_reserve(tr, tr->t + 2)));
         const double iter_start = cofi_now();
         const int eval_now = tr->val && o->eval_every > 0 && tr->t % o->eval_every == 0;
         /* 1. local cost, gradients and metrics */
@@ -561,6 +590,8 @@ int cofi_trainer_run(cofi_trainer *tr)
 
     if (tr->stop == COFI_STOP_DONE) {
         /* The final parameters: cost, metrics and validation, one reduction. */
+        if (tr->t + 1 > tr->history_cap)
+            COFI_TRY(cofi_agree(c, cofi_trainer_history_reserve(tr, tr->t + 1)));
         cofi_val sums[COFI_NSUMS], s[N_SLOTS];
         cofi_timer_start(tr->timers, COFI_TIME_COMPUTE);
         cofi_kernel_cost(tr->R, M, &kp, &tr->ws, sums);

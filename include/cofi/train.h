@@ -104,13 +104,16 @@ struct cofi_trainer {
     cofi_val *user_count;     /* n_users: ratings per user over all ranks */
     cofi_val nnz_train;       /* ratings trained on, all ranks */
     cofi_kernel_ws ws;
-    cofi_val *cost;           /* cost[t]: J before step t + 1 (iterations + 1 slots) */
+    cofi_val *cost;           /* cost[t]: J before step t + 1 (history_cap slots) */
     cofi_val *rmse;           /* clipped train RMSE at the same points */
     cofi_val *mae;            /* clipped train MAE */
     cofi_val *val_rmse;       /* validation RMSE (NaN where not evaluated) */
     cofi_val *val_mae;
     double *iter_seconds;     /* wall time of each step taken in this run */
     cofi_idx history_len;     /* entries of cost/rmse filled */
+    cofi_idx history_cap;     /* slots of the history arrays: they grow with the run,
+                               * not with --iterations, which may be far more than
+                               * a --max-time or signal-stopped run takes */
     double elapsed_before;    /* training seconds before a restart */
     enum cofi_stop_reason stop;
     /* early stopping */
@@ -146,6 +149,9 @@ int cofi_trainer_run(cofi_trainer *tr);
 /* With validation, replace the model's parameters by the best ones seen
  * (what the model file holds); returns 1 if it did, 0 without validation. */
 int cofi_trainer_keep_best(cofi_trainer *tr);
+
+/* Room for n entries of history (this rank; agree on the result). */
+int cofi_trainer_history_reserve(cofi_trainer *tr, cofi_idx n);
 
 /* Copy the parameters (X, W, b, item_bias) from one place to another. */
 void cofi_param_save(const cofi_model *M, cofi_param_copy *dst);
