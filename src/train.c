@@ -97,10 +97,10 @@ static int grow(void *arr, size_t elem, cofi_idx old_cap, cofi_idx cap, int nan_
     char *p = cofi_malloc((size_t)cap, elem, "history");
     if (!p) return COFI_ERR_NOMEM;
     if (*a) memcpy(p, *a, (size_t)old_cap * elem);
-    for (cofi_idx i = old_cap; i < cap; i++) {
-        if (nan_fill) ((cofi_val *)(void *)p)[i] = NAN;
-        else memset(p + (size_t)i * elem, 0, elem);
-    }
+    if (nan_fill)
+        for (cofi_idx i = old_cap; i < cap; i++) ((cofi_val *)(void *)p)[i] = NAN;
+    else
+        memset(p + (size_t)old_cap * elem, 0, (size_t)(cap - old_cap) * elem);
     cofi_free(*a);
     *a = p;
     return COFI_OK;
@@ -163,7 +163,7 @@ int cofi_trainer_init(cofi_trainer *tr, const cofi_comm *c, const cofi_ratings *
         tr->user_count = cofi_calloc((size_t)nu, sizeof(cofi_val), "user counts");
         if (!tr->gX || !tr->gib || !tr->buf || !tr->user_count) rc = COFI_ERR_NOMEM;
     }
-    if (!rc) rc = cofi_trainer_history_reserve(tr, o->iterations < 1023 ? o->iterations + 1 : 1024);
+    if (!rc) rc = cofi_trainer_history_reserve(tr, 1); /* the first 1024 slots */
     if (!rc && o->precision_single) {
         tr->buf32 = cofi_calloc((size_t)(tr->buf_len + N_SLOTS), sizeof(float), "gradient buffer");
         if (!tr->buf32) rc = COFI_ERR_NOMEM;
