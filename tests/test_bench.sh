@@ -80,4 +80,44 @@ for args in "--ratings 70000 --items 400 --users 150" "--items 400 --users 150" 
     check "bench $args: exit 2 on every rank ($RANK_RCS)" all_ranks_exited 3 2
     check "bench $args: one line on stderr" [ "$(wc -l < "$ERR")" -eq 1 ]
 done
+
+# tools/bench: its table and JSON are cofi bench's figures, the efficiency
+# column is recomputed here from them, and a bad option or a failed run ends
+# the script with cofi's own message, not a traceback.
+BENCH_TOOL=("$PYTHON" "$TESTS_DIR/../tools/bench" --cofi "$COFI" --mpirun "$MPIEXEC")
+check "tools/bench" eval '"${BENCH_TOOL[@]}" --sizes 30000 --shape 400x150 --ks 16 --dists uniform \
+    --layouts 2x1 --scaling --repeat 3 --iterations 3 --json "$WORK/tb.json" > "$WORK/tb.md"'
+check "tools/bench table and JSON" "$PYTHON" - "$WORK" <<'EOF'
+import json, math, sys
+w = sys.argv[1]
+rows = json.load(open(f"{w}/tb.json"))
+table = [l for l in open(f"{w}/tb.md") if "| 400 x 150 |" in l]
+assert [(d["ranks"], d["threads"]) for d in rows] == [(1, 1), (2, 1)], rows  # --scaling adds 1x1
+assert len(table) == 2, table
+for d, line in zip(rows, table):
+    cells = [c.strip() for c in line.strip().strip("|").split("|")]
+    # cofi generate's mask at density 30,000 / (400 x 150), the same data in both runs
+    assert d["nnz"] == rows[0]["nnz"] and abs(d["nnz"] - 30000) < 600 and d["k"] == 16, d
+    assert float(cells[0]) == float(f"{d['nnz']:.3g}"), (cells[0], d["nnz"])
+    assert cells[1] == "400 x 150" and cells[4] == f"{d['ranks']} x {d['threads']}", cells
+    assert float(cells[6]) == float(f"{d['sec_per_iter']:.4g}"), (cells[6], d["sec_per_iter"])
+    want = rows[0]["sec_per_iter"] / (d["ranks"] * d["threads"] * d["sec_per_iter"])
+    assert abs(float(cells[-1]) - want) <= 0.006, (cells[-1], want)
+assert float(table[0].split("|")[-2]) == 1.0
+EOF
+check "tools/bench --layouts 2: usage error" eval '! "${BENCH_TOOL[@]}" --layouts 2 2> "$WORK/tb.err" &&
+    grep -q "layouts takes RANKSxTHREADS" "$WORK/tb.err"'
+check "tools/bench, a run cofi refuses: exit 1 with cofi's message" eval '"${BENCH_TOOL[@]}" --sizes 100000 \
+    --shape 300x200 --ks 8 --dists uniform --layouts 1x1 --repeat 1 --iterations 2 > /dev/null 2> "$WORK/tb.err";
+    [ $? -eq 1 ] && grep -q "^cofi bench: --ratings is more than" "$WORK/tb.err" && ! grep -q Traceback "$WORK/tb.err"'
+
+# tools/machine.py counts the cores this process may use, as lscpu lists them
+# (a core's hardware threads once), and follows the CPU affinity.
+cores_of() { "$@" "$PYTHON" -c "import sys; sys.path.insert(0, '$TESTS_DIR/../tools'); import machine; print(machine.cores())"; }
+lscpu_cores=$(lscpu -p=cpu,core,socket | awk -F, -v cpus="$(taskset -pc $$ | sed 's/.*: //')" '
+    BEGIN { n = split(cpus, r, ","); for (i = 1; i <= n; i++) { m = split(r[i], ab, "-");
+            for (c = ab[1]; c <= (m > 1 ? ab[2] : ab[1]); c++) ok[c] } }
+    !/^#/ && ($1 in ok) && !(($2 "," $3) in seen) { seen[$2 "," $3]; k++ } END { print k }')
+check "machine.cores() = lscpu's cores ($lscpu_cores)" [ "$(cores_of)" = "$lscpu_cores" ]
+check "machine.cores() under taskset -c 0 is 1" [ "$(cores_of taskset -c 0)" = 1 ]
 finish
