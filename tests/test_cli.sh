@@ -46,4 +46,15 @@ usage_case "--missing" generate -o "$WORK/g.h5" --items 3 --users 3 --missing 1
 usage_case "required" generate -o "$WORK/g.h5" --items 3
 usage_case "format" convert --from excel "$WORK/x.txt" -o "$WORK/c.h5"
 check "no output file left behind" eval '[ ! -e "$WORK/m.h5" ] && [ ! -e "$WORK/g.h5" ] && [ ! -e "$WORK/c.h5" ]'
+
+# The job scripts: SLURM runs a copy of a batch script, so each carries its own
+# copy of the launcher block; the copies must stay the same.
+JOBS=$TESTS_DIR/../jobs
+block() { awk '/^# ---- launcher: the same block/,/^# ---- end of launcher block/' "$1"; }
+check "train.slurm has the launcher block" [ "$(block "$JOBS/train.slurm" | wc -l)" -gt 50 ]
+for job in "$JOBS"/*.slurm; do
+    check "$(basename "$job"): bash -n" bash -n "$job"
+    check "$(basename "$job"): the launcher block is train.slurm's" \
+        cmp -s <(block "$job") <(block "$JOBS/train.slurm")
+done
 finish
