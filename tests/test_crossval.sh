@@ -42,4 +42,19 @@ assert n == total, "folds partition the ratings"
 assert 0.45 < mean < 0.8, mean
 print("crossval consistent:", folds, mean, sd)
 PY
+
+# Errors: one message and exit 1, never a traceback; cofi's own message for
+# an option cofi refuses.
+CV=(env COFI="$COFI" MPIEXEC="$MPIEXEC" "$PYTHON" "$TESTS_DIR/../tools/crossval")
+echo "not hdf5" > "$WORK/text.h5"
+for bad in "$WORK/missing.h5" "$WORK/text.h5"; do
+    "${CV[@]}" "$bad" --folds 3 --ranks 1 > /dev/null 2> "$WORK/cv.err"
+    cv_rc=$?
+    check "crossval $(basename "$bad"): exit 1 ($cv_rc), one line naming the file" eval \
+        '[ "$cv_rc" -eq 1 ] && [ "$(wc -l < "$WORK/cv.err")" -eq 1 ] && grep -q "$bad: not a readable cofi ratings file" "$WORK/cv.err"'
+done
+"${CV[@]}" "$WORK/g.h5" --folds 2 --ranks 1 --quiet -- -k 0 > /dev/null 2> "$WORK/cv.err"
+cv_rc=$?
+check "crossval -- -k 0: exit 1 ($cv_rc) with cofi's message, no traceback" eval \
+    '[ "$cv_rc" -eq 1 ] && grep -q "^cofi train: " "$WORK/cv.err" && grep -q "^crossval: .* failed with exit code 2" "$WORK/cv.err" && ! grep -q Traceback "$WORK/cv.err"'
 finish
