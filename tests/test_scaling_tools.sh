@@ -34,11 +34,12 @@ check "strong: CSV numbers equal the metrics files'" $SC csv "$S/scaling.csv" "$
 check "strong: a log per configuration" [ "$(ls "$S"/strong_r*_t*.log | wc -l)" -eq 4 ]
 check "strong --repeat 2: the faster of two runs is kept" $SC repeat "$WORK/strong.txt" "$S" strong 2
 check "strong --repeat 2: no other run's files left" [ -z "$(find "$S" -name '.*')" ]
-check "strong: the 2 x 2 run on $(nproc) cores is marked oversubscribed" \
+check "strong: a run with more threads than cores is marked oversubscribed" \
     "$PYTHON" -c "import csv,sys,os
 rows = {(r['ranks'], r['threads']): r['oversubscribed'] for r in csv.DictReader(open(sys.argv[1]))}
-over = lambda r, t: '1' if r * t > os.cpu_count() else '0'
-assert all(rows[(str(r), str(t))] == over(r, t) for r in (1, 2) for t in (1, 2)), rows" "$S/scaling.csv"
+sys.path.insert(0, sys.argv[2]); import machine
+over = lambda r, t: '1' if r * t > machine.cores() else '0'
+assert all(rows[(str(r), str(t))] == over(r, t) for r in (1, 2) for t in (1, 2)), rows" "$S/scaling.csv" "$REPO/tools"
 check "strong: speedup, efficiency and time-split plots are PNGs" \
     $SC png "$S/strong_speedup.png" "$S/strong_efficiency.png" "$S/strong_time_split.png"
 check "strong: 1 rank, 2 threads = 1 thread bitwise" $CM "$S/model_r1_t2.h5" "$S/model_r1_t1.h5" /model 0
@@ -47,6 +48,24 @@ check "strong: 2 ranks = 1 rank to 1e-10" $CM "$S/model_r2_t1.h5" "$S/model_r1_t
 run 2 train "$WORK/g.h5" -o "$WORK/direct.h5" -k 8 -T 6 --print-every 0
 check "strong: the 2-rank model equals a direct mpirun run bitwise" \
     $CM "$S/model_r2_t1.h5" "$WORK/direct.h5" /model 0
+
+# A rerun that fails, or is interrupted, keeps the earlier results and leaves
+# no temporary files; the failed run's log says why.
+sum_before=$(md5sum "$S"/strong_r1_t1.json "$S"/strong_r1_t1.log)
+timeout 120 "$SCALING" strong --ratings "$WORK/g.h5" --ranks 1 --threads 1 --out "$S" \
+    --iterations 3 -- -k 0 >"$WORK/rerun.txt" 2>&1
+rc=$?
+check "strong rerun with -k 0: exit 1 ($rc)" [ "$rc" -eq 1 ]
+check "... the earlier metrics and log are kept" [ "$(md5sum "$S"/strong_r1_t1.json "$S"/strong_r1_t1.log)" = "$sum_before" ]
+check "... cofi's message in strong_r1_t1.failed.log" grep -q "^cofi train: --features" "$S/strong_r1_t1.failed.log"
+check "... no temporary files left" [ -z "$(find "$S" -name '.*')" ]
+timeout -s INT 4 "$SCALING" strong --ratings "$WORK/g.h5" --ranks 1 --threads 1 --out "$S" \
+    --iterations 1000000 -- -k 8 >"$WORK/int.txt" 2>&1
+check "strong rerun interrupted (SIGINT): 'interrupted', no traceback" \
+    eval 'grep -q "^scaling: interrupted" "$WORK/int.txt" && ! grep -q Traceback "$WORK/int.txt"'
+check "... the earlier metrics and log are kept" [ "$(md5sum "$S"/strong_r1_t1.json "$S"/strong_r1_t1.log)" = "$sum_before" ]
+check "... no temporary files left" [ -z "$(find "$S" -name '.*')" ]
+rm -f "$S"/*.failed.log
 
 # --- weak --------------------------------------------------------------------
 W=$WORK/weak
@@ -109,4 +128,13 @@ check "scaling without cofi exits 2 and says how to point at it" \
     bash -c "[ $? -eq 2 ] && grep -q -- --cofi '$WORK/e.txt'"
 "$SCALING" gather "$WORK/empty-nothing" >/dev/null 2>&1
 check "scaling gather of nothing exits 1" [ $? -eq 1 ]
+mkdir -p "$WORK/odd" && cp "$S/strong_r1_t1.json" "$WORK/odd/" && echo 42 > "$WORK/odd/strong_r9_t9.json"
+"$SCALING" gather "$WORK/odd" >/dev/null 2>"$WORK/e.txt"
+check "scaling gather skips a JSON that is not an object, with a note" \
+    eval '[ $? -eq 0 ] && grep -q "skipping .*strong_r9_t9.json" "$WORK/e.txt" && ! grep -q Traceback "$WORK/e.txt"'
+"$SCALING" strong --ratings "$WORK/g.h5" --ranks 1 --out "$WORK/x" --timeout 0 >/dev/null 2>&1
+check "scaling --timeout 0 exits 2" [ $? -eq 2 ]
+"$SCALING" weak --ratings-per-rank 100 --users 0 --ranks 1 --out "$WORK/x" >/dev/null 2>&1
+check "scaling weak --users 0 exits 2" [ $? -eq 2 ]
+check "... and made no directory" [ ! -e "$WORK/x" ]
 finish
