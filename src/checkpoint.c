@@ -48,6 +48,7 @@ int cofi_write_run_attrs(cofi_h5 *f, const cofi_trainer *tr, const cofi_provenan
                 {"clip_range_min", o->clip_lo},
                 {"clip_range_max", o->clip_hi},
                 {"holdout", p->holdout},
+                {"init_scale", o->init_scale},
                 {"best_val_rmse", tr->best_val}};
     struct {
         const char *name;
@@ -204,6 +205,10 @@ static int get_checkpoint_attrs(cofi_h5 *f, cofi_checkpoint_info *info)
     COFI_TRY(get_str_enum(f, "clip_mode", clip_names, 3, &e));
     o->clip_mode = (enum cofi_clip_mode)e;
     COFI_TRY(cofi_h5_attr_get_str(f, "/", "test", info->test, sizeof info->test));
+    int has_scale = 0;
+    COFI_TRY(cofi_h5_attr_exists(f, "/", "init_scale", &has_scale));
+    o->init_scale = NAN; /* not recorded by older checkpoints */
+    if (has_scale) COFI_TRY(cofi_h5_attr_get_val(f, "/", "init_scale", &o->init_scale));
     COFI_TRY(cofi_h5_attr_exists(f, "/", "ratings_digest", &info->has_digest));
     if (info->has_digest) {
         COFI_TRY(cofi_h5_attr_get_idx(f, "/", "ratings_nnz", &info->ratings_nnz));

@@ -106,6 +106,7 @@ typedef struct {
     int ckpt_given;
     cofi_idx ckpt_every;
     int given[G_COUNT];
+    const char *preset; /* NULL unless --preset was given */
     cofi_train_opts o;
 } train_args;
 
@@ -200,13 +201,12 @@ static int apply_preset(const cofi_cmd *cmd, const char *name, cofi_train_opts *
 static int parse_args(const cofi_cmd *cmd, int argc, char **argv, train_args *a, int *help_shown)
 {
     /* The preset first, so that explicit options override it wherever they are. */
-    const char *preset = "default";
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--")) break;
-        if (!strcmp(argv[i], "--preset") && i + 1 < argc) preset = argv[i + 1];
-        else if (!strncmp(argv[i], "--preset=", 9)) preset = argv[i] + 9;
+        if (!strcmp(argv[i], "--preset") && i + 1 < argc) a->preset = argv[i + 1];
+        else if (!strncmp(argv[i], "--preset=", 9)) a->preset = argv[i] + 9;
     }
-    COFI_TRY(apply_preset(cmd, preset, &a->o));
+    COFI_TRY(apply_preset(cmd, a->preset ? a->preset : "default", &a->o));
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'},      {"features", required_argument, 0, 'k'},
         {"lambda", required_argument, 0, 'l'},      {"learning-rate", required_argument, 0, 'a'},
@@ -395,11 +395,22 @@ static int merge_restart(const cofi_cmd *cmd, train_args *a, const cofi_checkpoi
         {G_TEST, a->test && !strcmp(a->test, ci->test), "--test"},
         {G_HOLDOUT, a->holdout == ci->holdout, "--holdout"},
         {G_PREC, o->precision_single == c->precision_single, "--precision"},
+        /* (older checkpoints did not record it) */
+        {G_SCALE, o->init_scale == c->init_scale || isnan(c->init_scale), "--init-scale"},
     };
-    for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++)
-        if (a->given[checks[i].g] && !checks[i].same)
+    /* The options a preset sets, when --preset is given and they are not. */
+    static const int by_preset[] = {G_K, G_LAMBDA, G_REG, G_LB, G_MU, G_IB, G_CLIP, G_LR, G_SCALE};
+    for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
+        if (checks[i].same) continue;
+        if (a->given[checks[i].g])
             return cli_usage(cmd, "%s differs from the checkpoint '%s'; a restart continues the "
                              "run with its own options", checks[i].name, a->restart);
+        for (size_t p = 0; a->preset && p < sizeof by_preset / sizeof by_preset[0]; p++)
+            if (by_preset[p] == checks[i].g)
+                return cli_usage(cmd, "--preset %s sets %s to other than the checkpoint '%s' "
+                                 "has; a restart continues the run with its own options",
+                                 a->preset, checks[i].name, a->restart);
+    }
     cofi_train_opts keep = *o;
     *o = *c;
     /* What may change on a restart: how far to go and how to report. */

@@ -43,13 +43,24 @@ double cofi_mem_available(void)
     return kb < 0 ? -1 : kb * 1024.0;
 }
 
+/* BYTES in the largest binary unit that keeps it at 1 or more. */
+static const char *human_bytes(double bytes, char *buf, size_t n)
+{
+    static const char *const unit[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    while (u < 4 && bytes >= 1024.0) bytes /= 1024.0, u++;
+    snprintf(buf, n, u ? "%.2f %s" : "%.0f %s", bytes, unit[u]);
+    return buf;
+}
+
 int cofi_mem_check(double bytes, const char *what)
 {
     double avail = cofi_mem_available();
+    char need[32], have[32];
     if (avail > 0 && bytes > avail)
-        return cofi_error(COFI_ERR_NOMEM, "%s needs %.2f GiB on one rank but only %.2f GiB "
+        return cofi_error(COFI_ERR_NOMEM, "%s needs %s on one rank but only %s "
                           "of memory is available; use more ranks (or nodes)", what,
-                          bytes / 1073741824.0, avail / 1073741824.0);
+                          human_bytes(bytes, need, sizeof need), human_bytes(avail, have, sizeof have));
     return COFI_OK;
 }
 

@@ -107,6 +107,13 @@ assert float(table[0].split("|")[-2]) == 1.0
 EOF
 check "tools/bench --layouts 2: usage error" eval '! "${BENCH_TOOL[@]}" --layouts 2 2> "$WORK/tb.err" &&
     grep -q "layouts takes RANKSxTHREADS" "$WORK/tb.err"'
+for bad in "--dists zipf" "--sizes -1e4" "--sizes nan" "--ks 0" "--json $WORK/no/such/dir/x.json"; do
+    # shellcheck disable=SC2086
+    "${BENCH_TOOL[@]}" --layouts 1x1 $bad > "$WORK/tb.out" 2> "$WORK/tb.err"
+    tb_rc=$?
+    check "tools/bench $bad: exit 2 ($tb_rc) before any run, no traceback" \
+        eval '[ "$tb_rc" -eq 2 ] && [ ! -s "$WORK/tb.out" ] && ! grep -q Traceback "$WORK/tb.err"'
+done
 check "tools/bench, a run cofi refuses: exit 1 with cofi's message" eval '"${BENCH_TOOL[@]}" --sizes 100000 \
     --shape 300x200 --ks 8 --dists uniform --layouts 1x1 --repeat 1 --iterations 2 > /dev/null 2> "$WORK/tb.err";
     [ $? -eq 1 ] && grep -q "^cofi bench: --ratings is more than" "$WORK/tb.err" && ! grep -q Traceback "$WORK/tb.err"'

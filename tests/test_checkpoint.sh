@@ -33,6 +33,21 @@ check "--init from a checkpoint keeps its parameters" $CM "$WORK/fromck.h5" "$WO
 run 2 train "$WORK/g.h5" -o "$WORK/x.h5" --restart "$WORK/ck.h5" --lambda 0.5
 check "restart with another lambda: exit 2" all_ranks_exited 2 2
 check "... names the option" grep -q -- "--lambda differs from the checkpoint" "$ERR"
+# options a preset sets count as given: --preset seed (k 10, lambda 1, ...)
+# against a default-preset checkpoint, and another --init-scale, are refused;
+# the same command line plus --restart is not
+run 2 train "$WORK/g.h5" -o "$WORK/x.h5" --restart "$WORK/ck.h5" --preset seed -k 8 -T 20
+check "restart with --preset seed: exit 2" all_ranks_exited 2 2
+check "... names the preset and an option it sets" grep -q -- "--preset seed sets --lambda to other than the checkpoint" "$ERR"
+check "... one line" [ "$(wc -l < "$ERR")" -eq 1 ]
+check "the checkpoint records --init-scale (0.1, the default preset's)" "$PYTHON" -c \
+    "import h5py,sys; assert h5py.File(sys.argv[1]).attrs['init_scale'] == 0.1" "$WORK/ck.h5"
+run 2 train "$WORK/g.h5" -o "$WORK/x.h5" --restart "$WORK/ck.h5" --init-scale 0.5 -T 20
+check "restart with another --init-scale: exit 2" all_ranks_exited 2 2
+check "... names it" grep -q -- "--init-scale differs from the checkpoint" "$ERR"
+run 2 "${TRAIN[@]}" -o "$WORK/same.h5" --restart "$WORK/ck.h5" --preset default --init-scale 0.1 -T 40
+check "restart with the run's own options and --preset default: exit 0" all_ranks_exited 2 0
+check "... the uninterrupted run's model, bitwise" $CM "$WORK/same.h5" "$WORK/full.h5" /model 0
 run 2 train "$WORK/g.h5" -o "$WORK/x.h5" --restart "$WORK/ck.h5" -T 10
 check "restart to fewer steps than taken: exit 2" all_ranks_exited 2 2
 run 2 train "$WORK/g.h5" -o "$WORK/x.h5" --restart "$WORK/full.h5" -T 50
