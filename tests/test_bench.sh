@@ -127,4 +127,39 @@ lscpu_cores=$(lscpu -p=cpu,core,socket | awk -F, -v cpus="$(taskset -pc $$ | sed
     !/^#/ && ($1 in ok) && !(($2 "," $3) in seen) { seen[$2 "," $3]; k++ } END { print k }')
 check "machine.cores() = lscpu's cores ($lscpu_cores)" [ "$(cores_of)" = "$lscpu_cores" ]
 check "machine.cores() under taskset -c 0 is 1" [ "$(cores_of taskset -c 0)" = 1 ]
+
+# tools/perfmodel fitted to tools/bench's JSON: t_r is the median core-seconds
+# per rating of the single-rank runs, and the one-node time per iteration of
+# each data set is nnz t_r / C + users (k + 1) t_u / C (t_u = 0: no W-heavy run)
+PERFMODEL=("$PYTHON" "$TESTS_DIR/../tools/perfmodel")
+check "perfmodel --fit" eval '"${PERFMODEL[@]}" --fit "$WORK/tb.json" --k 16 --min-nnz 1000 --cores-per-node 8 \
+    --csv "$WORK/pm.csv" > "$WORK/pm.txt"'
+check "perfmodel: t_r and the one-node times from the bench JSON" "$PYTHON" - "$WORK" <<'EOF'
+import csv, json, re, sys
+w = sys.argv[1]
+runs = [d for d in json.load(open(f"{w}/tb.json")) if d["ranks"] == 1]
+per = sorted(d["sec_per_iter"] * d["threads"] / d["nnz"] for d in runs)
+t_r = per[len(per) // 2]
+txt = open(f"{w}/pm.txt").read()
+got = float(re.search(r"t_r = ([0-9.e+-]+) s per rating", txt).group(1))
+assert abs(got - t_r) <= 0.005 * t_r, (got, t_r)
+sets = {"MovieLens-20M": (20_000_263, 138_493), "Netflix": (100_480_507, 480_189)}
+times = re.findall(r"^one node: ([0-9.]+) ms per iteration", txt, re.M)
+for (name, (nnz, users)), ms in zip(sets.items(), times):
+    want = nnz * t_r / 8 * 1e3
+    assert abs(float(ms) - want) <= 0.06 + 1e-3 * want, (name, ms, want)
+rows = list(csv.DictReader(open(f"{w}/pm.csv")))
+one = [r for r in rows if r["dataset"] == "Netflix" and r["nodes"] == "1" and r["mode"] == "allreduce, double"]
+assert len(one) == 1 and abs(float(one[0]["seconds"]) - 100_480_507 * t_r / 8) < 1e-3 * float(one[0]["seconds"]), one
+EOF
+"${PERFMODEL[@]}" --fit "$WORK/nope.json" > /dev/null 2> "$WORK/pm.err"
+pm_rc=$?
+check "perfmodel --fit a missing file: exit 1 ($pm_rc), one line" \
+    eval '[ "$pm_rc" -eq 1 ] && [ "$(wc -l < "$WORK/pm.err")" -eq 1 ] && grep -q "nope.json" "$WORK/pm.err"'
+"${PERFMODEL[@]}" --fit "$WORK/tb.json" --k 64 > /dev/null 2> "$WORK/pm.err"
+pm_rc=$?
+check "perfmodel --fit without a run at that k: exit 1 ($pm_rc), says so" \
+    eval '[ "$pm_rc" -eq 1 ] && grep -q "no single-rank run at k = 64" "$WORK/pm.err"'
+"${PERFMODEL[@]}" --cores-per-node 0 > /dev/null 2>&1
+check "perfmodel --cores-per-node 0: exit 2" [ $? -eq 2 ]
 finish

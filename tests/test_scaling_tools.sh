@@ -130,8 +130,9 @@ check "scaling without cofi exits 2 and says how to point at it" \
 check "scaling gather of nothing exits 1" [ $? -eq 1 ]
 mkdir -p "$WORK/odd" && cp "$S/strong_r1_t1.json" "$WORK/odd/" && echo 42 > "$WORK/odd/strong_r9_t9.json"
 "$SCALING" gather "$WORK/odd" >/dev/null 2>"$WORK/e.txt"
-check "scaling gather skips a JSON that is not an object, with a note" \
-    eval '[ $? -eq 0 ] && grep -q "skipping .*strong_r9_t9.json" "$WORK/e.txt" && ! grep -q Traceback "$WORK/e.txt"'
+g_rc=$?
+check "scaling gather skips a JSON that is not an object, with a note (exit $g_rc)" \
+    eval '[ "$g_rc" -eq 0 ] && grep -q "skipping .*strong_r9_t9.json" "$WORK/e.txt" && ! grep -q Traceback "$WORK/e.txt"'
 "$SCALING" strong --ratings "$WORK/g.h5" --ranks 1 --out "$WORK/x" --timeout 0 >/dev/null 2>&1
 check "scaling --timeout 0 exits 2" [ $? -eq 2 ]
 "$SCALING" weak --ratings-per-rank 100 --users 0 --ranks 1 --out "$WORK/x" >/dev/null 2>&1
