@@ -162,4 +162,23 @@ check "perfmodel --fit without a run at that k: exit 1 ($pm_rc), says so" \
     eval '[ "$pm_rc" -eq 1 ] && grep -q "no single-rank run at k = 64" "$WORK/pm.err"'
 "${PERFMODEL[@]}" --cores-per-node 0 > /dev/null 2>&1
 check "perfmodel --cores-per-node 0: exit 2" [ $? -eq 2 ]
+
+# The other tools' usage errors: one message, the documented exit code, never
+# a traceback (LIBMF and PyTorch need not be installed for these).
+T=$TESTS_DIR/../tools
+printf 'userId,movieId,rating,timestamp\n1,2,3,4\n1,3,4,5\n' > "$WORK/tiny.csv"
+tool_case() { # WANT_RC GREP COMMAND...
+    local want=$1 pat=$2; shift 2
+    "$@" > /dev/null 2> "$WORK/tool.err"
+    local rc=$?
+    check "$(basename "$2") ${*:3}: exit $want ($rc), '$pat', no traceback" \
+        eval '[ "$rc" -eq "$want" ] && grep -q -- "$pat" "$WORK/tool.err" && ! grep -q Traceback "$WORK/tool.err"'
+}
+tool_case 1 "not a MovieLens ratings.csv (not text)" "$PYTHON" "$T/bench-libmf" --libmf /bin/true --cofi "$COFI" --ratings "$COFI"
+tool_case 1 "0 for validation" "$PYTHON" "$T/bench-libmf" --libmf /bin/true --cofi "$COFI" --ratings "$WORK/tiny.csv"
+tool_case 2 "No closing quotation" "$PYTHON" "$T/bench-libmf" --libmf /bin/true --cofi "$COFI" --cofi-args '"'
+tool_case 2 "comma-separated counts" "$PYTHON" "$T/bench-notebook" --cofi "$COFI" --threads 1,,2
+tool_case 2 "more than --items x --users" "$PYTHON" "$T/bench-notebook" --cofi "$COFI" --items 10 --users 10 --ratings 500
+tool_case 2 "takes no arguments" bash "$T/quickstart" --bogus
+tool_case 2 "positive integer" bash "$T/mpirun-flags" abc
 finish

@@ -53,6 +53,14 @@ for bad in "$WORK/missing.h5" "$WORK/text.h5"; do
     check "crossval $(basename "$bad"): exit 1 ($cv_rc), one line naming the file" eval \
         '[ "$cv_rc" -eq 1 ] && [ "$(wc -l < "$WORK/cv.err")" -eq 1 ] && grep -q "$bad: not a readable cofi ratings file" "$WORK/cv.err"'
 done
+for bad in "--seed -1" "--ranks 0" "--workdir $WORK/text.h5" "-- -o $WORK/x.h5" "-- --test=$WORK/g.h5"; do
+    # shellcheck disable=SC2086
+    "${CV[@]}" "$WORK/g.h5" --folds 2 $bad > /dev/null 2> "$WORK/cv.err"
+    cv_rc=$?
+    check "crossval $bad: usage error, exit 2 ($cv_rc), no traceback" \
+        eval '[ "$cv_rc" -eq 2 ] && ! grep -q Traceback "$WORK/cv.err"'
+done
+check "... and nothing written in the way" [ ! -e "$WORK/x.h5" ]
 "${CV[@]}" "$WORK/g.h5" --folds 2 --ranks 1 --quiet -- -k 0 > /dev/null 2> "$WORK/cv.err"
 cv_rc=$?
 check "crossval -- -k 0: exit 1 ($cv_rc) with cofi's message, no traceback" eval \
