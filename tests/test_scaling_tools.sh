@@ -102,6 +102,13 @@ check "study: one CSV for both, matching the metrics files" \
 check "study: six scaling plots and the cost curves are PNGs" \
     $SC png "$Y"/strong_{speedup,efficiency,time_split}.png "$Y"/weak_{speedup,efficiency,time_split}.png "$Y/curves.png"
 
+# An interrupted study removes its generated data (no --keep-data).
+timeout -s INT 12 "$SCALING" study --out "$WORK/study2" --items 400 --users 100 --missing 0.5 \
+    --iterations 1000000 --ranks 1 --threads 1 --repeat 1 -- -k 4 >"$WORK/study2.txt" 2>&1
+check "study interrupted: it had generated its data" grep -q "^scaling: study: generated" "$WORK/study2.txt"
+check "... 'interrupted', no traceback" eval 'grep -q "^scaling: interrupted" "$WORK/study2.txt" && ! grep -q Traceback "$WORK/study2.txt"'
+check "... and no ratings file is left" [ -z "$(find "$WORK/study2" -name '*.h5')" ]
+
 # --- plot-metrics ----------------------------------------------------------------
 "$PLOT" "$S/strong_r1_t1.json" "$S/strong_r2_t1.json" -o "$WORK/curves.png" >/dev/null 2>&1
 check "plot-metrics writes a PNG" $SC png "$WORK/curves.png"
