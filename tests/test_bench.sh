@@ -177,6 +177,7 @@ tool_case() { # WANT_RC GREP COMMAND...
 tool_case 1 "not a MovieLens ratings.csv (not text)" "$PYTHON" "$T/bench-libmf" --libmf /bin/true --cofi "$COFI" --ratings "$COFI"
 tool_case 1 "0 for validation" "$PYTHON" "$T/bench-libmf" --libmf /bin/true --cofi "$COFI" --ratings "$WORK/tiny.csv"
 tool_case 2 "No closing quotation" "$PYTHON" "$T/bench-libmf" --libmf /bin/true --cofi "$COFI" --ratings "$WORK/tiny.csv" --cofi-args '"'
+tool_case 2 "stall must be" "$PYTHON" "$T/bench-libmf" --libmf /bin/true --cofi "$COFI" --ratings "$WORK/tiny.csv" --stall 0
 tool_case 2 "comma-separated counts" "$PYTHON" "$T/bench-notebook" --cofi "$COFI" --threads 1,,2
 tool_case 2 "more than --items x --users" "$PYTHON" "$T/bench-notebook" --cofi "$COFI" --items 10 --users 10 --ratings 500
 tool_case 2 "takes no arguments" bash "$T/quickstart" --bogus
