@@ -371,45 +371,45 @@ static int merge_restart(const cofi_cmd *cmd, train_args *a, const cofi_checkpoi
 {
     const cofi_train_opts *c = &ci->opts;
     cofi_train_opts *o = &a->o;
+    /* preset: the option is one a preset sets, so a given --preset counts
+     * as giving it when it is not given explicitly */
     struct {
         int g;
         int same;
         const char *name;
+        int preset;
     } checks[] = {
-        {G_K, o->k == c->k, "--features"},
-        {G_LAMBDA, o->lambda == c->lambda, "--lambda"},
-        {G_LR, o->optim.learning_rate == c->optim.learning_rate, "--learning-rate"},
-        {G_OPT, o->optim.kind == c->optim.kind, "--optimizer"},
-        {G_B1, o->optim.beta1 == c->optim.beta1, "--beta1"},
-        {G_B2, o->optim.beta2 == c->optim.beta2, "--beta2"},
-        {G_EPS, o->optim.epsilon == c->optim.epsilon, "--epsilon"},
-        {G_SEED, o->seed == c->seed, "--seed"},
-        {G_REG, o->weighted == c->weighted, "--reg"},
-        {G_LB, o->lambda_bias == c->lambda_bias, "--lambda-bias"},
-        {G_MU, o->mu_mode == c->mu_mode, "--mu"},
-        {G_IB, o->item_bias == c->item_bias, "--item-bias"},
+        {G_K, o->k == c->k, "--features", 1},
+        {G_LAMBDA, o->lambda == c->lambda, "--lambda", 1},
+        {G_LR, o->optim.learning_rate == c->optim.learning_rate, "--learning-rate", 1},
+        {G_OPT, o->optim.kind == c->optim.kind, "--optimizer", 0},
+        {G_B1, o->optim.beta1 == c->optim.beta1, "--beta1", 0},
+        {G_B2, o->optim.beta2 == c->optim.beta2, "--beta2", 0},
+        {G_EPS, o->optim.epsilon == c->optim.epsilon, "--epsilon", 0},
+        {G_SEED, o->seed == c->seed, "--seed", 0},
+        {G_REG, o->weighted == c->weighted, "--reg", 1},
+        {G_LB, o->lambda_bias == c->lambda_bias, "--lambda-bias", 1},
+        {G_MU, o->mu_mode == c->mu_mode, "--mu", 1},
+        {G_IB, o->item_bias == c->item_bias, "--item-bias", 1},
         {G_CLIP, o->clip_mode == c->clip_mode && (o->clip_mode != COFI_CLIP_RANGE ||
-                 (o->clip_lo == c->clip_lo && o->clip_hi == c->clip_hi)), "--clip"},
-        {G_EVAL, o->eval_every == c->eval_every, "--eval-every"},
-        {G_PATIENCE, o->patience == c->patience, "--patience"},
-        {G_TEST, a->test && !strcmp(a->test, ci->test), "--test"},
-        {G_HOLDOUT, a->holdout == ci->holdout, "--holdout"},
-        {G_PREC, o->precision_single == c->precision_single, "--precision"},
+                 (o->clip_lo == c->clip_lo && o->clip_hi == c->clip_hi)), "--clip", 1},
+        {G_EVAL, o->eval_every == c->eval_every, "--eval-every", 0},
+        {G_PATIENCE, o->patience == c->patience, "--patience", 0},
+        {G_TEST, a->test && !strcmp(a->test, ci->test), "--test", 0},
+        {G_HOLDOUT, a->holdout == ci->holdout, "--holdout", 0},
+        {G_PREC, o->precision_single == c->precision_single, "--precision", 0},
         /* (older checkpoints did not record it) */
-        {G_SCALE, o->init_scale == c->init_scale || isnan(c->init_scale), "--init-scale"},
+        {G_SCALE, o->init_scale == c->init_scale || isnan(c->init_scale), "--init-scale", 1},
     };
-    /* The options a preset sets, when --preset is given and they are not. */
-    static const int by_preset[] = {G_K, G_LAMBDA, G_REG, G_LB, G_MU, G_IB, G_CLIP, G_LR, G_SCALE};
     for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
         if (checks[i].same) continue;
         if (a->given[checks[i].g])
             return cli_usage(cmd, "%s differs from the checkpoint '%s'; a restart continues the "
                              "run with its own options", checks[i].name, a->restart);
-        for (size_t p = 0; a->preset && p < sizeof by_preset / sizeof by_preset[0]; p++)
-            if (by_preset[p] == checks[i].g)
-                return cli_usage(cmd, "--preset %s sets %s to other than the checkpoint '%s' "
-                                 "has; a restart continues the run with its own options",
-                                 a->preset, checks[i].name, a->restart);
+        if (a->preset && checks[i].preset)
+            return cli_usage(cmd, "--preset %s sets %s to other than the checkpoint '%s' "
+                             "has; a restart continues the run with its own options",
+                             a->preset, checks[i].name, a->restart);
     }
     cofi_train_opts keep = *o;
     *o = *c;

@@ -1,5 +1,7 @@
 """What the tools need to know about this machine to launch cofi under mpirun."""
 import os
+import shlex
+import shutil
 
 
 def cores():
@@ -21,3 +23,19 @@ def cores():
         except OSError:
             seen.add(("cpu", c))
     return max(1, len(seen))
+
+
+def default_cofi():
+    """$COFI, else cofi on PATH, else this checkout's build/src/cofi."""
+    built = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                          "..", "build", "src", "cofi"))
+    return os.environ.get("COFI") or shutil.which("cofi") or built
+
+
+def launch_problem(cofi, mpirun=None):
+    """Why cofi (under mpirun, when given) cannot be launched, or None."""
+    if not shutil.which(cofi):
+        return f"cofi not found or not executable: {cofi} (pass --cofi PATH or set COFI)"
+    if mpirun is not None and not shutil.which((shlex.split(mpirun) or [""])[0]):
+        return f"MPI launcher '{mpirun}' not found (tools/setup-deps installs Open MPI)"
+    return None
