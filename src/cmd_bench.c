@@ -18,14 +18,14 @@ static const char help[] =
     "usage: cofi bench --ratings N --items I --users U [options]\n"
     "\n"
     "Time training iterations on synthetic data generated in memory (each rank its\n"
-    "items, balanced by ratings) and report, on rank 0: seconds per iteration (median\n"
-    "after the warm-up), ratings per second, GFLOP/s (6k flops per rating: a dot\n"
-    "product and two axpys), the fraction of the double-precision FMA peak and the\n"
-    "STREAM triad bandwidth measured by small loops in the same run on the same\n"
-    "ranks and threads, the time the rows both passes fetch by index take to fetch\n"
-    "alone (the same rows, only summed), the allreduce's bytes per second, the bytes\n"
-    "stored per rating and the peak RSS per rank.  The last line is the same as JSON\n"
-    "('BENCH {...}').\n"
+    "items, split as cofi train splits a file) and report, on rank 0: seconds per\n"
+    "iteration (median after the warm-up), ratings per second, GFLOP/s (6k flops per\n"
+    "rating: a dot product and two axpys), the fraction of the double-precision FMA\n"
+    "peak and the STREAM triad bandwidth measured by small loops in the same run on\n"
+    "the same ranks and threads, the time the rows both passes fetch by index take\n"
+    "to fetch alone (the same rows, only summed), the allreduce's bytes per second,\n"
+    "the bytes stored per rating and the peak RSS per rank.  The last line is the\n"
+    "same as JSON ('BENCH {...}').\n"
     "\n"
     "      --ratings N        expected number of ratings (sets the density)\n"
     "      --items I          items\n"
@@ -52,7 +52,7 @@ static double median(double *v, int n)
     return n == 0 ? NAN : n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-/* Generate this rank's share of the data, balanced by ratings. */
+/* Generate this rank's share of the data, balanced as the trainer splits a file. */
 static int generate_local(const cofi_comm *c, cofi_gen_params *p, int single, cofi_ratings *R)
 {
     const int P = c->size;
@@ -61,7 +61,7 @@ static int generate_local(const cofi_comm *c, cofi_gen_params *p, int single, co
     cofi_idx *starts = cofi_malloc((size_t)P + 1, sizeof *starts, "partition");
     int rc = cofi_agree(c, ev && counts && starts ? COFI_OK : COFI_ERR_NOMEM);
     if (rc) goto done;
-    /* Count ratings per item in even blocks, share them, split by ratings. */
+    /* Count ratings per item in even blocks, share them, split them as a file is split. */
     cofi_partition_even(n, P, ev);
     cofi_gen_count(p, ev[c->rank], ev[c->rank + 1], counts + 1 + ev[c->rank]);
     rc = cofi_sum_idx(c, counts + 1, n);

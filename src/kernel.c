@@ -36,19 +36,22 @@ static int queue_take(block_queue *q, int from_back, cofi_idx *blk)
     }
 }
 
-/* Each thread's contiguous range of row blocks, balanced like the ranks'
- * item rows (ratings plus an average row's worth per block): out[t] to
- * out[t + 1].  The same range every iteration keeps a thread on the same
- * rows in every pass, so the rows it writes (gradients, residuals) and the
- * rows the optimizer then updates mostly stay in its core's caches. */
-static int thread_ranges(const cofi_idx *ptr, cofi_idx rows, cofi_idx bs, int threads, cofi_idx *out)
+/* Each thread's contiguous range of row blocks, balanced by ratings plus
+ * row_weight per block: out[t] to out[t + 1].  The same range every
+ * iteration keeps a thread on the same rows in every pass, so the rows it
+ * writes (gradients, residuals) and the rows the optimizer then updates
+ * mostly stay in its core's caches.  row_weight < 0: the average ratings
+ * per block. */
+static int thread_ranges(const cofi_idx *ptr, cofi_idx rows, cofi_idx bs, cofi_idx row_weight,
+                         int threads, cofi_idx *out)
 {
     const cofi_idx nb = n_blocks(rows, bs);
     cofi_idx *bptr = cofi_malloc((size_t)nb + 1, sizeof *bptr, "block pointers");
     if (!bptr) return COFI_ERR_NOMEM;
     for (cofi_idx b = 0; b < nb; b++) bptr[b] = ptr[b * bs];
     bptr[nb] = ptr[rows];
-    cofi_partition_rows(bptr, nb, threads, out);
+    if (row_weight < 0) row_weight = nb > 0 && (bptr[nb] - bptr[0]) / nb > 1 ? (bptr[nb] - bptr[0]) / nb : 1;
+    cofi_partition_rows_w(bptr, nb, threads, row_weight, out);
     cofi_free(bptr);
     return COFI_OK;
 }
@@ -76,8 +79,11 @@ int cofi_kernel_ws_alloc(cofi_kernel_ws *ws, const cofi_ratings *R, cofi_idx ld,
         return COFI_ERR_NOMEM;
     }
     ws->ublk = ws->iblk + nr;
-    if (thread_ranges(R->indptr, R->n_local, COFI_ITEM_BLOCK, ws->threads, ws->iblk) ||
-        thread_ranges(R->tptr, R->n_users, COFI_USER_BLOCK, ws->threads, ws->ublk)) {
+    /* item blocks weigh like the ranks' item rows; user blocks (whose own
+     * work is a gradient row) as an average block */
+    if (thread_ranges(R->indptr, R->n_local, COFI_ITEM_BLOCK, COFI_ITEM_ROW_WEIGHT * COFI_ITEM_BLOCK,
+                      ws->threads, ws->iblk) ||
+        thread_ranges(R->tptr, R->n_users, COFI_USER_BLOCK, -1, ws->threads, ws->ublk)) {
         cofi_kernel_ws_free(ws);
         return COFI_ERR_NOMEM;
     }

@@ -9,8 +9,12 @@ static inline cofi_idx prefix_weight(const cofi_idx *indptr, cofi_idx r, cofi_id
 
 void cofi_partition_rows(const cofi_idx *indptr, cofi_idx n, int nparts, cofi_idx *starts)
 {
-    cofi_idx per_row = n > 0 ? (indptr[n] - indptr[0]) / n : 1;
-    if (per_row < 1) per_row = 1;
+    cofi_partition_rows_w(indptr, n, nparts, COFI_ITEM_ROW_WEIGHT, starts);
+}
+
+void cofi_partition_rows_w(const cofi_idx *indptr, cofi_idx n, int nparts, cofi_idx per_row,
+                           cofi_idx *starts)
+{
     cofi_idx total = prefix_weight(indptr, n, per_row);
     starts[0] = 0;
     for (int p = 1; p < nparts; p++) {

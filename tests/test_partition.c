@@ -1,14 +1,15 @@
 /* test_partition.c - item blocks balanced by ratings (each row also
- * weighing the average ratings per row), checked against the optimal
- * contiguous split found by brute force. */
+ * weighing a fixed number of ratings), checked against the optimal
+ * contiguous split found by brute force, for several row weights. */
 #include "testutil.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "cofi/partition.h"
 #include "cofi/rng.h"
 
-/* Smallest possible maximum block weight (row weight = ratings + 1), by
+/* Smallest possible maximum block weight (row weight = ratings + a constant), by
  * trying every placement of the boundaries (small n and P). */
 static cofi_idx best(const cofi_idx *w, int n, int P, int from)
 {
@@ -29,7 +30,7 @@ static cofi_idx best(const cofi_idx *w, int n, int P, int from)
 
 int main(void)
 {
-    for (int trial = 0; trial < 300; trial++) {
+    for (int trial = 0; trial < 500; trial++) {
         int n = 1 + (int)(cofi_rng_u64(5, 1, (uint64_t)trial, 0) % 12);
         int P = 1 + (int)(cofi_rng_u64(5, 2, (uint64_t)trial, 0) % 5);
         cofi_idx indptr[13], w[12], starts[7], maxw = 0;
@@ -40,12 +41,21 @@ int main(void)
             cofi_idx r = h % 4 == 0 ? (cofi_idx)(h % 1000) : (cofi_idx)(h % 7);
             indptr[i + 1] = indptr[i] + r;
         }
-        cofi_idx per_row = indptr[n] / n > 1 ? indptr[n] / n : 1;
+        /* row weights: none, 1, the items' own, the average row, a large one */
+        const cofi_idx avg = indptr[n] / n;
+        const cofi_idx weights[5] = {0, 1, COFI_ITEM_ROW_WEIGHT, avg, 5000};
+        const cofi_idx per_row = weights[trial % 5];
         for (int i = 0; i < n; i++) {
             w[i] = indptr[i + 1] - indptr[i] + per_row;
             if (w[i] > maxw) maxw = w[i];
         }
-        cofi_partition_rows(indptr, n, P, starts);
+        cofi_partition_rows_w(indptr, n, P, per_row, starts);
+        if (per_row == COFI_ITEM_ROW_WEIGHT) {
+            cofi_idx s2[7];
+            cofi_partition_rows(indptr, n, P, s2);
+            CHECK(memcmp(s2, starts, (size_t)(P + 1) * sizeof *s2) == 0,
+                  "trial %d: the ranks' split weighs rows COFI_ITEM_ROW_WEIGHT", trial);
+        }
         CHECK(starts[0] == 0 && starts[P] == n, "blocks cover all rows");
         cofi_idx worst = 0;
         for (int p = 0; p < P; p++) {
@@ -77,16 +87,22 @@ int main(void)
               "trial %d (n %d, P %d): max block %ld, share %ld, optimum %ld, max row %ld", trial, n,
               P, (long)worst, (long)(total / P), (long)opt, (long)maxw);
     }
-    /* A skewed matrix: one row with 60 ratings, twenty with 2 (average 4).
-     * By ratings alone the popular row would be a block of its own (60 | 40);
-     * with every row also weighing 4, rows 0-5 weigh 94 and rows 6-20 90. */
+    /* A skewed matrix: one row with 60 ratings, twenty with 2.  By ratings
+     * alone the popular row would be a block of its own (60 | 40); with every
+     * row also weighing 4, rows 0-5 weigh 94 and rows 6-20 90; with every row
+     * weighing 16 (the ranks' split), rows 0-8 weigh 220 and rows 9-20 216. */
     {
         cofi_idx sk[22], st2[3];
         sk[0] = 0;
         sk[1] = 60;
         for (int i = 2; i <= 21; i++) sk[i] = sk[i - 1] + 2;
-        cofi_partition_rows(sk, 21, 2, st2);
+        cofi_partition_rows_w(sk, 21, 2, 0, st2);
+        CHECK(st2[1] == 1, "skewed split by ratings at %ld, want 1 (60 | 40)", (long)st2[1]);
+        cofi_partition_rows_w(sk, 21, 2, 4, st2);
         CHECK(st2[1] == 6, "skewed split at %ld, want 6 (weights 94 | 90)", (long)st2[1]);
+        CHECK(COFI_ITEM_ROW_WEIGHT == 16, "the hand-computed case below assumes 16");
+        cofi_partition_rows(sk, 21, 2, st2);
+        CHECK(st2[1] == 9, "skewed split at %ld, want 9 (weights 220 | 216)", (long)st2[1]);
     }
     /* Uniform rows split evenly; more parts than rows leaves some empty. */
     cofi_idx ind[11], st[5];

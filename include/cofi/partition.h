@@ -1,20 +1,29 @@
-/* cofi/partition.h - item rows split across ranks, balanced by ratings. */
+/* cofi/partition.h - item rows split across ranks, balanced by work. */
 #ifndef COFI_PARTITION_H
 #define COFI_PARTITION_H
 
 #include "cofi/types.h"
 
-/* Split rows [0, n) into `nparts` contiguous blocks.  Row i weighs its
- * ratings plus the average ratings per row, max(1, nnz / n): the ratings
- * set the arithmetic, but every row also costs its update and, through the
- * transposed index, a cache footprint.  On skewed (power-law) data a pure
- * ratings split gives one rank a few popular rows and another most of the
- * rows, whose features then miss the cache (measured: 0.28 s against 0.21 s
- * per iteration on 2 ranks, 7.3 million ratings, zipf 1); on uniform data
- * the two splits are the same.  Block p is [starts[p], starts[p+1]); starts
+/* What an item row's own work costs, in ratings: its Adam step, its
+ * features and gradient row in the item pass and, through the transposed
+ * index, its features' share of the caches in the user pass.  Measured as
+ * the weight that balances 2 ranks on power-law data (7.3 million ratings,
+ * 100,000 x 20,000, zipf 1): the slower rank's compute time over the
+ * faster's was 1.01-1.13 with 16 at k = 16, 64 and 128; 1.35-1.6 with 0
+ * (ratings alone: the rank with most of the rows is slower) and 2.1-3.2 with
+ * the average ratings per row, 72 (the rank with the popular rows is). */
+#define COFI_ITEM_ROW_WEIGHT 16
+
+/* Split item rows [0, n) into `nparts` contiguous blocks of balanced work:
+ * row i weighs its ratings plus COFI_ITEM_ROW_WEIGHT.  On uniform data
+ * this is a split by ratings.  Block p is [starts[p], starts[p+1]); starts
  * has nparts + 1 entries, starts[0] = 0 and starts[nparts] = n.  A pure
  * function of indptr and nparts: every rank computes the same split. */
 void cofi_partition_rows(const cofi_idx *indptr, cofi_idx n, int nparts, cofi_idx *starts);
+
+/* The same with each row weighing its ratings plus row_weight (>= 0). */
+void cofi_partition_rows_w(const cofi_idx *indptr, cofi_idx n, int nparts, cofi_idx row_weight,
+                           cofi_idx *starts);
 
 /* Even split of n rows by count (used where rows have no weights yet). */
 void cofi_partition_even(cofi_idx n, int nparts, cofi_idx *starts);
