@@ -15,7 +15,7 @@ double cofi_peak_fma_gflops(void)
 {
     const long reps = 2000000;
     double best = 0;
-    for (int trial = 0; trial < 3; trial++) {
+    for (int trial = 0; trial < 15; trial++) {
         double t0 = 0, t1 = 0;
         int threads = 1;
         volatile double sink = 0;

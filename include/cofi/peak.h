@@ -9,7 +9,10 @@
 
 #include <stddef.h>
 
-/* GFLOP/s of independent vector FMAs on every thread (an FMA is 2 flops). */
+/* GFLOP/s of independent vector FMAs on every thread (an FMA is 2 flops),
+ * the best of 15 loops of about 3 ms: the fraction of peak divides by it, so
+ * a loop that catches a slow moment must not set it (with the best of 3 it
+ * once read 94 GFLOP/s against 112-114 in the runs before and after). */
 double cofi_peak_fma_gflops(void);
 /* GB/s of a[i] = b[i] + s c[i] over arrays of n doubles (24 bytes per i), best of 5. */
 double cofi_stream_triad_gbs(size_t n);
