@@ -81,7 +81,8 @@ int cofi_kernel_ws_alloc(cofi_kernel_ws *ws, const cofi_ratings *R, cofi_idx ld,
     ws->ublk = ws->iblk + nr;
     /* item blocks weigh like the ranks' item rows; user blocks (whose own
      * work is a gradient row) as an average block */
-    if (thread_ranges(R->indptr, R->n_local, COFI_ITEM_BLOCK, COFI_ITEM_ROW_WEIGHT * COFI_ITEM_BLOCK,
+    if (thread_ranges(R->indptr, R->n_local, COFI_ITEM_BLOCK,
+                      cofi_partition_item_weight(R->indptr, R->n_local) * COFI_ITEM_BLOCK,
                       ws->threads, ws->iblk) ||
         thread_ranges(R->tptr, R->n_users, COFI_USER_BLOCK, -1, ws->threads, ws->ublk)) {
         cofi_kernel_ws_free(ws);

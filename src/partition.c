@@ -7,9 +7,15 @@ static inline cofi_idx prefix_weight(const cofi_idx *indptr, cofi_idx r, cofi_id
     return indptr[r] - indptr[0] + r * per_row;
 }
 
+cofi_idx cofi_partition_item_weight(const cofi_idx *indptr, cofi_idx n)
+{
+    cofi_idx w = n > 0 ? (indptr[n] - indptr[0]) / n : 1;
+    return w < 1 ? 1 : w > COFI_ITEM_ROW_WEIGHT_MAX ? COFI_ITEM_ROW_WEIGHT_MAX : w;
+}
+
 void cofi_partition_rows(const cofi_idx *indptr, cofi_idx n, int nparts, cofi_idx *starts)
 {
-    cofi_partition_rows_w(indptr, n, nparts, COFI_ITEM_ROW_WEIGHT, starts);
+    cofi_partition_rows_w(indptr, n, nparts, cofi_partition_item_weight(indptr, n), starts);
 }
 
 void cofi_partition_rows_w(const cofi_idx *indptr, cofi_idx n, int nparts, cofi_idx per_row,

@@ -43,18 +43,22 @@ int main(void)
         }
         /* row weights: none, 1, the items' own, the average row, a large one */
         const cofi_idx avg = indptr[n] / n;
-        const cofi_idx weights[5] = {0, 1, COFI_ITEM_ROW_WEIGHT, avg, 5000};
+        const cofi_idx weights[5] = {0, 1, COFI_ITEM_ROW_WEIGHT_MAX, avg, 5000};
         const cofi_idx per_row = weights[trial % 5];
         for (int i = 0; i < n; i++) {
             w[i] = indptr[i + 1] - indptr[i] + per_row;
             if (w[i] > maxw) maxw = w[i];
         }
         cofi_partition_rows_w(indptr, n, P, per_row, starts);
-        if (per_row == COFI_ITEM_ROW_WEIGHT) {
+        /* the ranks' split weighs rows as the average, clamped to [1, 16] */
+        const cofi_idx item_w = avg < 1 ? 1 : avg > COFI_ITEM_ROW_WEIGHT_MAX ? COFI_ITEM_ROW_WEIGHT_MAX : avg;
+        CHECK(cofi_partition_item_weight(indptr, n) == item_w, "trial %d: item weight %ld, want %ld",
+              trial, (long)cofi_partition_item_weight(indptr, n), (long)item_w);
+        if (per_row == item_w) {
             cofi_idx s2[7];
             cofi_partition_rows(indptr, n, P, s2);
             CHECK(memcmp(s2, starts, (size_t)(P + 1) * sizeof *s2) == 0,
-                  "trial %d: the ranks' split weighs rows COFI_ITEM_ROW_WEIGHT", trial);
+                  "trial %d: the ranks' split weighs rows %ld", trial, (long)item_w);
         }
         CHECK(starts[0] == 0 && starts[P] == n, "blocks cover all rows");
         cofi_idx worst = 0;
@@ -87,10 +91,11 @@ int main(void)
               "trial %d (n %d, P %d): max block %ld, share %ld, optimum %ld, max row %ld", trial, n,
               P, (long)worst, (long)(total / P), (long)opt, (long)maxw);
     }
-    /* A skewed matrix: one row with 60 ratings, twenty with 2.  By ratings
-     * alone the popular row would be a block of its own (60 | 40); with every
-     * row also weighing 4, rows 0-5 weigh 94 and rows 6-20 90; with every row
-     * weighing 16 (the ranks' split), rows 0-8 weigh 220 and rows 9-20 216. */
+    /* A skewed matrix: one row with 60 ratings, twenty with 2 (average 4).
+     * By ratings alone the popular row would be a block of its own (60 | 40);
+     * with every row also weighing 4 (the ranks' split: the average), rows
+     * 0-5 weigh 94 and rows 6-20 90; with every row weighing 16, rows 0-8
+     * weigh 220 and rows 9-20 216. */
     {
         cofi_idx sk[22], st2[3];
         sk[0] = 0;
@@ -98,11 +103,26 @@ int main(void)
         for (int i = 2; i <= 21; i++) sk[i] = sk[i - 1] + 2;
         cofi_partition_rows_w(sk, 21, 2, 0, st2);
         CHECK(st2[1] == 1, "skewed split by ratings at %ld, want 1 (60 | 40)", (long)st2[1]);
-        cofi_partition_rows_w(sk, 21, 2, 4, st2);
-        CHECK(st2[1] == 6, "skewed split at %ld, want 6 (weights 94 | 90)", (long)st2[1]);
-        CHECK(COFI_ITEM_ROW_WEIGHT == 16, "the hand-computed case below assumes 16");
         cofi_partition_rows(sk, 21, 2, st2);
+        CHECK(st2[1] == 6, "skewed split at %ld, want 6 (weights 94 | 90)", (long)st2[1]);
+        cofi_partition_rows_w(sk, 21, 2, 16, st2);
         CHECK(st2[1] == 9, "skewed split at %ld, want 9 (weights 220 | 216)", (long)st2[1]);
+    }
+    /* Ten times the ratings (average 47): the ranks' split caps the row
+     * weight at 16, so rows 0-1 weigh 652 and rows 2-20 684 (with 47, rows
+     * 0-5 would weigh 982 and rows 6-20 1,005). */
+    {
+        cofi_idx sk[22], st2[3];
+        sk[0] = 0;
+        sk[1] = 600;
+        for (int i = 2; i <= 21; i++) sk[i] = sk[i - 1] + 20;
+        CHECK(COFI_ITEM_ROW_WEIGHT_MAX == 16, "the hand-computed case assumes a cap of 16");
+        CHECK(cofi_partition_item_weight(sk, 21) == 16, "capped weight %ld",
+              (long)cofi_partition_item_weight(sk, 21));
+        cofi_partition_rows(sk, 21, 2, st2);
+        CHECK(st2[1] == 2, "capped split at %ld, want 2 (weights 652 | 684)", (long)st2[1]);
+        cofi_partition_rows_w(sk, 21, 2, 47, st2);
+        CHECK(st2[1] == 6, "average-weight split at %ld, want 6 (weights 982 | 1005)", (long)st2[1]);
     }
     /* Uniform rows split evenly; more parts than rows leaves some empty. */
     cofi_idx ind[11], st[5];
