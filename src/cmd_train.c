@@ -23,7 +23,7 @@ static const char help[] =
     "  J = 1/2 sum_rated (y_hat - y)^2 + lambda/2 (sum r_i |x_i|^2 + sum r_j |w_j|^2)\n"
     "      + lambda_bias/2 (|b|^2 + |item_bias|^2)\n"
     "(r = 1, or each row's number of ratings with --reg weighted).  Item rows are split\n"
-    "across MPI ranks (balanced by their ratings plus a fixed cost per item); W and b\n"
+    "across MPI ranks (balanced by their ratings plus a cost per item); W and b\n"
     "are replicated; one allreduce per iteration combines their gradients, the cost\n"
     "and the metrics.\n"
     "\n"
