@@ -50,7 +50,7 @@ static int thread_ranges(const cofi_idx *ptr, cofi_idx rows, cofi_idx bs, cofi_i
     if (!bptr) return COFI_ERR_NOMEM;
     for (cofi_idx b = 0; b < nb; b++) bptr[b] = ptr[b * bs];
     bptr[nb] = ptr[rows];
-    if (row_weight < 0) row_weight = nb > 0 && (bptr[nb] - bptr[0]) / nb > 1 ? (bptr[nb] - bptr[0]) / nb : 1;
+    if (row_weight < 0) row_weight = cofi_partition_avg_weight(bptr, nb);
     cofi_partition_rows_w(bptr, nb, threads, row_weight, out);
     cofi_free(bptr);
     return COFI_OK;

@@ -7,10 +7,16 @@ static inline cofi_idx prefix_weight(const cofi_idx *indptr, cofi_idx r, cofi_id
     return indptr[r] - indptr[0] + r * per_row;
 }
 
-cofi_idx cofi_partition_item_weight(const cofi_idx *indptr, cofi_idx n)
+cofi_idx cofi_partition_avg_weight(const cofi_idx *indptr, cofi_idx n)
 {
     cofi_idx w = n > 0 ? (indptr[n] - indptr[0]) / n : 1;
-    return w < 1 ? 1 : w > COFI_ITEM_ROW_WEIGHT_MAX ? COFI_ITEM_ROW_WEIGHT_MAX : w;
+    return w < 1 ? 1 : w;
+}
+
+cofi_idx cofi_partition_item_weight(const cofi_idx *indptr, cofi_idx n)
+{
+    cofi_idx w = cofi_partition_avg_weight(indptr, n);
+    return w > COFI_ITEM_ROW_WEIGHT_MAX ? COFI_ITEM_ROW_WEIGHT_MAX : w;
 }
 
 void cofi_partition_rows(const cofi_idx *indptr, cofi_idx n, int nparts, cofi_idx *starts)

@@ -17,6 +17,9 @@
  * with 10 and 1.31-1.36 with 16. */
 #define COFI_ITEM_ROW_WEIGHT_MAX 16
 
+/* The average ratings per row of rows [0, n) of indptr, at least 1. */
+cofi_idx cofi_partition_avg_weight(const cofi_idx *indptr, cofi_idx n);
+
 /* The weight of an item row in ratings for rows [0, n) of indptr:
  * the average ratings per row, clamped to [1, COFI_ITEM_ROW_WEIGHT_MAX]. */
 cofi_idx cofi_partition_item_weight(const cofi_idx *indptr, cofi_idx n);
