@@ -181,6 +181,9 @@ int cofi_cmd_bench(const cofi_comm *c, int argc, char **argv)
     if (!rc) rc = cofi_trainer_prepare(&tr, 1);
     memset(&tm, 0, sizeof tm);
     if (!rc) rc = cofi_trainer_run(&tr);
+    if (!rc && tr.stop == COFI_STOP_DIVERGED) /* decided from reduced values: on every rank */
+        rc = cofi_error(COFI_ERR_VALUE, "training diverged at iteration %" PRId64 " (the cost is "
+                        "not finite), so the timings would not be of a full run", tr.t);
     if (rc) goto done;
 
     /* Memory of the run itself, before the STREAM arrays. */

@@ -71,6 +71,8 @@ static const char help[] =
     "                            passed since start (exit code 75)\n"
     "  On SIGTERM or SIGUSR1 the ranks agree to stop after the current iteration,\n"
     "  write a checkpoint and exit with code 75.  A second signal kills at once.\n"
+    "  A cost or checkpoint that is no longer finite (the learning rate is too large)\n"
+    "  stops the run with exit code 1: no model, an earlier checkpoint kept.\n"
     "output:\n"
     "  -o, --output MODEL        model file to write (HDF5)\n"
     "      --print-every N       a progress row every N iterations (default 10; 0: none)\n"
@@ -452,15 +454,26 @@ typedef struct {
     const cofi_ids *ids;
     cofi_provenance prov;
     cofi_timers *tm;
-    int ckpt_timed; /* a checkpoint has been written (its time is known) */
+    int ckpt_timed;     /* a checkpoint has been written (its time is known) */
+    int64_t ckpt_step;  /* the steps the last checkpoint written holds; -1: none */
 } run_ctx;
 
+/* A checkpoint of the current state, unless some of it is no longer finite
+ * (training diverged): then the run stops as diverged and an earlier
+ * checkpoint on the path is left as it was. */
 static int write_checkpoint(cofi_trainer *tr, run_ctx *x)
 {
+    int rc = cofi_agree(x->comm, cofi_trainer_finite(tr) ? COFI_OK : COFI_ERR_VALUE);
+    if (rc) {
+        cofi_error_clear();
+        tr->stop = COFI_STOP_DIVERGED;
+        return COFI_OK;
+    }
     cofi_timer_start(x->tm, COFI_TIME_IO);
-    int rc = cofi_checkpoint_write(x->comm, x->a->ckpt_path, tr, x->ids, &x->prov);
+    rc = cofi_checkpoint_write(x->comm, x->a->ckpt_path, tr, x->ids, &x->prov);
     cofi_timer_stop(x->tm, COFI_TIME_IO);
     x->ckpt_timed = 1;
+    if (!rc) x->ckpt_step = tr->t;
     return rc;
 }
 
@@ -615,7 +628,7 @@ int cofi_cmd_train(const cofi_comm *c, int argc, char **argv)
     run_ctx x = {c, &a, &ids,
                  {a.ratings, a.init_file, a.init_file ? a.init_group : NULL, a.test, a.holdout,
                   fp[0], fp[1]},
-                 &tm, 0};
+                 &tm, 0, -1};
     tr.hook = step_hook;
     tr.hook_ctx = &x;
     if (!rc && c->rank == 0) {
@@ -635,14 +648,17 @@ int cofi_cmd_train(const cofi_comm *c, int argc, char **argv)
     int stopped = !rc && (tr.stop == COFI_STOP_SIGNAL || tr.stop == COFI_STOP_TIME);
     if (stopped) {
         rc = write_checkpoint(&tr, &x);
-        if (!rc && c->rank == 0)
+        if (!rc && tr.stop == COFI_STOP_DIVERGED) stopped = 0;
+        else if (!rc && c->rank == 0)
             printf("stopped at iteration %" PRId64 " of %" PRIidx " (%s); checkpoint written to "
                    "'%s'; continue with: --restart %s\n", tr.t, tr.opts.iterations,
                    tr.stop == COFI_STOP_SIGNAL ? "signal" : "--max-time", a.ckpt_path, a.ckpt_path);
-    } else if (!rc) {
+    } else if (!rc && tr.stop != COFI_STOP_DIVERGED) {
         /* The checkpoint continues the run: the last parameters.  The model
          * file gets the best ones when there is validation. */
         if (a.ckpt_given) rc = write_checkpoint(&tr, &x);
+    }
+    if (!rc && !stopped && tr.stop != COFI_STOP_DIVERGED) {
         cofi_trainer_keep_best(&tr);
         cofi_timer_start(&tm, COFI_TIME_IO);
         cofi_h5 f;
@@ -657,8 +673,34 @@ int cofi_cmd_train(const cofi_comm *c, int argc, char **argv)
     }
     cofi_timer_stop(&tm, COFI_TIME_TOTAL);
     if (!rc && a.metrics) {
-        cofi_metrics_info mi = {a.ratings, stopped ? a.ckpt_path : a.out, steps_before};
+        cofi_metrics_info mi = {a.ratings,
+                                tr.stop == COFI_STOP_DIVERGED ? NULL : stopped ? a.ckpt_path : a.out,
+                                steps_before};
         rc = cofi_metrics_write(c, a.metrics, &tr, &tm, &mi);
+    }
+    const int diverged = !rc && tr.stop == COFI_STOP_DIVERGED;
+    if (diverged) {
+        /* Every rank took this decision from reduced values. */
+        cofi_idx h = tr.history_len - 1;
+        char what[96], kept[COFI_MSG_MAX / 2] = "";
+        if (!isfinite(tr.cost[h]))
+            snprintf(what, sizeof what, "the cost at iteration %" PRIidx " is %s", h,
+                     isnan(tr.cost[h]) ? "NaN" : "infinite");
+        else
+            snprintf(what, sizeof what, "the parameters after iteration %" PRId64
+                     " are not all finite", tr.t);
+        /* A checkpoint holds the parameters of the step after it was
+         * written; the cost at them is known only at that step. */
+        if (x.ckpt_step >= 0 && x.ckpt_step < (int64_t)h)
+            snprintf(kept, sizeof kept, "; the checkpoint '%.300s' holds iteration %" PRId64
+                     " (cost %.10g)", a.ckpt_path, x.ckpt_step, tr.cost[x.ckpt_step]);
+        else if (x.ckpt_step >= 0)
+            snprintf(kept, sizeof kept, "; the checkpoint '%.300s' holds iteration %" PRId64
+                     ", already diverging", a.ckpt_path, x.ckpt_step);
+        rc = cofi_error(COFI_ERR_VALUE, "training diverged: %s; no model written%s; try a "
+                        "smaller --learning-rate (this run: %g)%s", what, kept,
+                        tr.opts.optim.learning_rate, a.metrics ? "; the metrics file has the "
+                        "cost history" : "");
     }
     if (!rc && !stopped && c->rank == 0) {
         cofi_idx h = tr.history_len - 1;
@@ -670,7 +712,10 @@ int cofi_cmd_train(const cofi_comm *c, int argc, char **argv)
                    tr.best_step);
         printf("; model written to '%s'\n", a.out);
     }
-    if (!rc) rc = cli_print_times(c, &tm);
+    if (!rc || diverged) {
+        int trc = cli_print_times(c, &tm);
+        if (!rc) rc = trc;
+    }
     cofi_trainer_free(&tr);
     cofi_model_free(&M);
     cofi_ratings_free(&R);

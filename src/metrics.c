@@ -62,7 +62,7 @@ static void json_stats(FILE *f, const double *v, int n)
 static const char *stop_name(enum cofi_stop_reason r)
 {
     return r == COFI_STOP_SIGNAL ? "signal" : r == COFI_STOP_TIME ? "max-time"
-         : r == COFI_STOP_EARLY ? "early" : "done";
+         : r == COFI_STOP_EARLY ? "early" : r == COFI_STOP_DIVERGED ? "diverged" : "done";
 }
 
 int cofi_metrics_write(const cofi_comm *c, const char *path, const cofi_trainer *tr,
@@ -108,7 +108,8 @@ int cofi_metrics_write(const cofi_comm *c, const char *path, const cofi_trainer 
             fprintf(f, ", \"n_items\": %" PRIidx ", \"n_users\": %" PRIidx ", \"nnz\": %" PRIidx
                     "},\n", tr->R->n_items, tr->R->n_users, tr->R->nnz);
             fprintf(f, "  \"output\": ");
-            json_str(f, info->output ? info->output : "");
+            if (info->output) json_str(f, info->output);
+            else fputs("null", f);
             fprintf(f, ",\n  \"iterations\": [");
             for (int64_t t = info->steps_before; t < tr->t; t++) {
                 fprintf(f, "%s\n    {\"iter\": %" PRId64 ", \"seconds\": ", t > info->steps_before ? "," : "", t);

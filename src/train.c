@@ -82,6 +82,27 @@ void cofi_param_load(cofi_model *M, const cofi_param_copy *src)
     memcpy(M->item_bias, src->item_bias, sizeof(cofi_val) * (size_t)M->n_local);
 }
 
+static int all_finite(const cofi_val *a, cofi_idx rows, cofi_idx cols, cofi_idx ld)
+{
+    int ok = 1;
+    for (cofi_idx r = 0; r < rows; r++)
+        for (cofi_idx f = 0; f < cols; f++) ok &= isfinite(a[r * ld + f]) != 0;
+    return ok;
+}
+
+int cofi_trainer_finite(const cofi_trainer *tr)
+{
+    const cofi_model *M = tr->M;
+    const cofi_idx k = M->k, ld = M->ld, nw = tr->w1 - tr->w0;
+    int ok = all_finite(M->X, M->n_local, k, ld) && all_finite(M->W, M->n_users, k, ld) &&
+             all_finite(M->b, M->n_users, 1, 1) && all_finite(M->item_bias, M->n_local, 1, 1);
+    for (int s = 0; s < cofi_optim_nstate(tr->opts.optim.kind) && ok; s++)
+        ok = all_finite(tr->state_X[s], M->n_local, k, ld) &&
+             all_finite(tr->state_W[s], nw, k, ld) && all_finite(tr->state_b[s], nw, 1, 1) &&
+             (!tr->state_ib[s] || all_finite(tr->state_ib[s], M->n_local, 1, 1));
+    return ok;
+}
+
 int cofi_trainer_keep_best(cofi_trainer *tr)
 {
     if (!tr->val || tr->best_step < 0) return 0;
@@ -525,7 +546,9 @@ int cofi_trainer_run(cofi_trainer *tr)
             cofi_timer_stop(tr->timers, COFI_TIME_COMPUTE);
             COFI_TRY(reduce_sharded(tr));
             record(tr, tr->t, cost_of(tr, tail), tail);
-            if (eval_now) {
+            if (!isfinite(tr->cost[tr->t])) {
+                tr->stop = COFI_STOP_DIVERGED;
+            } else if (eval_now) {
                 cofi_param_copy now = tr->cand;
                 cofi_val before = tr->best_val;
                 stop_early = track_best(tr, tr->t, &now);
@@ -544,16 +567,21 @@ int cofi_trainer_run(cofi_trainer *tr)
              * Decisions use only reduced values: every rank takes the same. */
             cofi_timer_start(tr->timers, COFI_TIME_COMPUTE);
             record(tr, tr->t, cost_of(tr, tail), tail);
-            stop_early = eval_now && track_best(tr, tr->t, NULL);
-            if (!stop_early) {
+            /* A cost that is no longer finite (too large a step) ends the
+             * run; the reduced cost is the same on every rank. */
+            if (!isfinite(tr->cost[tr->t])) tr->stop = COFI_STOP_DIVERGED;
+            else stop_early = eval_now && track_best(tr, tr->t, NULL);
+            if (!stop_early && tr->stop != COFI_STOP_DIVERGED) {
                 if (!local_done) update_local(tr);
                 update_Wb(tr, tr->buf);
             }
             cofi_timer_stop(tr->timers, COFI_TIME_COMPUTE);
         }
         double mean_time = tail[SLOT_TIME] / c->size;
-        if ((o->print_every > 0 && tr->t % o->print_every == 0) || stop_early)
+        const int diverged = tr->stop == COFI_STOP_DIVERGED;
+        if ((o->print_every > 0 && tr->t % o->print_every == 0) || stop_early || diverged)
             print_row(tr, tr->t, tr->elapsed_before + (cofi_now() - start));
+        if (diverged) break;
         if (stop_early) {
             /* With --comm sharded the step was taken; the best model is kept. */
             if (sharded) tr->t++;
@@ -567,6 +595,7 @@ int cofi_trainer_run(cofi_trainer *tr)
             double h0 = cofi_now();
             COFI_TRY(tr->hook(tr, tr->hook_ctx));
             if (cofi_now() - h0 > ckpt_secs) ckpt_secs = cofi_now() - h0;
+            if (tr->stop == COFI_STOP_DIVERGED) break; /* found by the hook */
         }
         if (tail[SLOT_STOP] > 0) {
             tr->stop = COFI_STOP_SIGNAL;
@@ -601,7 +630,8 @@ int cofi_trainer_run(cofi_trainer *tr)
         COFI_TRY(cofi_sum_val(c, s, SLOT_VAL_N + 1));
         cofi_timer_stop(tr->timers, COFI_TIME_ALLREDUCE);
         record(tr, tr->t, cost_of(tr, s), s);
-        track_best(tr, tr->t, NULL);
+        if (!isfinite(tr->cost[tr->t])) tr->stop = COFI_STOP_DIVERGED;
+        else track_best(tr, tr->t, NULL);
         print_row(tr, tr->t, tr->elapsed_before + (cofi_now() - start));
     }
     tr->elapsed_before += cofi_now() - start;

@@ -8,6 +8,10 @@ usage:
   check_model.py --gd-full MODEL RATINGS INIT.h5 GROUP LR LAMBDA LAMBDA_BIAS STEPS TOL IBMODE LO HI [OPT]
         the same on the default preset's whole objective (see gd_full); OPT adam,B1,B2,EPS for Adam
   check_model.py --table LOG REF.h5 TOL          progress-table costs vs /cost
+  check_model.py --diverge METRICS CKPT RATINGS INIT.h5 GROUP LR LAMBDA LAMBDA_BIAS TOL
+        a run of gradient descent on the whole objective (learned item bias) that
+        diverged: its recorded costs vs numpy's up to the first one that is not
+        finite, at the same iteration; CKPT (or -) holds numpy's parameters
 """
 import sys
 
@@ -94,7 +98,58 @@ def gd_full(argv):
     return 0 if max(errs.values()) <= tol else 1
 
 
+def diverge(argv):
+    """Plain gradient descent on the objective of gd_full (learned item bias)
+    until the cost is no longer finite; the metrics file of cofi's run must
+    hold the same costs and end, marked diverged, at the same iteration."""
+    import json
+    metrics, ckpt, ratings, init, group = argv[0:5]
+    lr, lam, lamb, tol = float(argv[5]), float(argv[6]), float(argv[7]), float(argv[8])
+    with h5py.File(ratings, "r") as f:
+        indptr, user = f["ratings/indptr"][:], f["ratings/user"][:]
+        y = f["ratings/rating"][:].astype(np.float64)
+        ni, nu = int(f.attrs["n_items"]), int(f.attrs["n_users"])
+    with h5py.File(init, "r") as f:
+        X, W, b = f[group + "/X"][:], f[group + "/W"][:], f[group + "/b"][:]
+    item = np.repeat(np.arange(ni), np.diff(indptr))
+    Y, R = np.zeros((ni, nu)), np.zeros((ni, nu))
+    Y[item, user], R[item, user] = y, 1
+    ri, rj, mu, ib = R.sum(axis=1), R.sum(axis=0), y.mean(), np.zeros(ni)
+    costs, params = [], []
+    with np.errstate(all="ignore"):
+        while len(costs) < 1000:
+            E = (mu + ib[:, None] + X @ W.T + b - Y) * R
+            J = 0.5 * (E ** 2).sum() + 0.5 * lam * ((ri * (X ** 2).sum(1)).sum() + (rj * (W ** 2).sum(1)).sum()) \
+                + 0.5 * lamb * ((b ** 2).sum() + (ib ** 2).sum())
+            costs.append(J)
+            params.append((X, W, b))
+            if not np.isfinite(J):
+                break
+            gX, gW = E @ W + lam * ri[:, None] * X, E.T @ X + lam * rj[:, None] * W
+            gb, gib = E.sum(axis=0) + lamb * b, E.sum(axis=1) + lamb * ib
+            X, W, b, ib = X - lr * gX, W - lr * gW, b - lr * gb, ib - lr * gib
+    d = json.load(open(metrics))
+    got = [e["cost"] for e in d["iterations"]] + [d["final"]["cost"]]
+    ok = np.isfinite(costs[-1]) == False and len(got) == len(costs) and got[-1] is None  # noqa: E712
+    ok = ok and d["final"]["stop"] == "diverged" and d["output"] is None
+    worst = max((abs(g - c) / c for g, c in zip(got[:-1], costs[:-1])), default=0.0)
+    print(f"numpy: cost not finite at iteration {len(costs) - 1}; cofi's metrics: {len(got)} costs, "
+          f"the last {got[-1]}, stop {d['final']['stop']}; finite costs off by {worst:.3g} relative")
+    ok = ok and worst <= tol
+    if ckpt != "-":
+        with h5py.File(ckpt, "r") as f:
+            s = int(f.attrs["step"])
+            cX, cW, cb = f["model/X"][:], f["model/W"][:], f["model/b"][:]
+        pX, pW, pb = params[s]
+        err = max(rel(cX, pX), rel(cW, pW), rel(cb, pb))
+        print(f"checkpoint at step {s}: parameters off by {err:.3g} relative")
+        ok = ok and err <= tol
+    return 0 if ok else 1
+
+
 def main(argv):
+    if argv[0] == "--diverge":
+        return diverge(argv[1:])
     if argv[0] == "--table":
         log, ref, tol = argv[1], argv[2], float(argv[3])
         cost = h5py.File(ref, "r")["cost"][:]

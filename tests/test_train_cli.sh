@@ -129,6 +129,30 @@ assert min(d["per_rank"]["peak_rss_bytes"]) > 1e6
 assert abs(d["final"]["cost"] - m["final_cost"]) <= 1e-12 * m["final_cost"] and d["final"]["stop"] == "done"
 PY
 
+# Divergence: a step too large makes the cost overflow.  The run stops there
+# with one message, exit 1 on every rank and no model; the metrics record
+# numpy's costs up to the same iteration, and the checkpoint written before
+# it holds numpy's parameters of its step.
+for np in 1 3; do
+    rm -f "$WORK/ck.h5"
+    run "$np" train "$WORK/r.h5" -o "$WORK/dv.h5" --init "$REF:/init" --optimizer gd --learning-rate 1e6 \
+        --lambda 0.3 --lambda-bias 2 -T 20 --metrics "$WORK/dv.json" --checkpoint "$WORK/ck.h5" --checkpoint-every 2
+    check "diverging gd, $np ranks: exit 1 on every rank ($RANK_RCS)" all_ranks_exited "$np" 1
+    check "diverging gd, $np ranks: one message naming the iteration and the checkpoint" \
+        [ "$(err_lines "training diverged: the cost at iteration 3 is infinite; no model written; the checkpoint '.*ck.h5' holds iteration 2 (cost ")" -eq 1 -a "$(err_lines "^cofi")" -eq 1 ]
+    check "diverging gd, $np ranks: no model file" [ ! -e "$WORK/dv.h5" ]
+    check "diverging gd, $np ranks: costs and checkpoint = numpy's until the overflow (1e-8)" "$PYTHON" \
+        "$TESTS_DIR/check_model.py" --diverge "$WORK/dv.json" "$WORK/ck.h5" "$WORK/r.h5" "$REF" /init 1e6 0.3 2 1e-8
+done
+# A step that overflows the parameters themselves: the checkpoint due after it
+# is not written, and the one already on the path is left as it was.
+sum_before=$(cksum < "$WORK/ck.h5")
+run 2 train "$WORK/r.h5" -o "$WORK/dv.h5" --init "$REF:/init" --optimizer gd --learning-rate 1e308 \
+    -T 20 --checkpoint "$WORK/ck.h5" --checkpoint-every 1
+check "overflowing step, 2 ranks: exit 1 on every rank ($RANK_RCS)" all_ranks_exited 2 1
+check "overflowing step: one message" [ "$(err_lines "training diverged: the parameters after iteration 1 are not all finite; no model written; try a smaller --learning-rate (this run: 1e+308)")" -eq 1 -a "$(err_lines "^cofi")" -eq 1 ]
+check "overflowing step: no model, checkpoint unchanged" [ ! -e "$WORK/dv.h5" -a "$(cksum < "$WORK/ck.h5")" = "$sum_before" ]
+
 # More ranks than items: ranks without items still take part.
 run 1 generate -o "$WORK/tiny.h5" --items 2 --users 6 --missing 0.2 --seed 3
 run 1 train "$WORK/tiny.h5" -o "$WORK/t1.h5" -k 3 --iterations 30 --seed 5

@@ -67,7 +67,8 @@ enum cofi_stop_reason {
     COFI_STOP_DONE = 0,   /* all iterations */
     COFI_STOP_SIGNAL = 1, /* a rank got SIGTERM/SIGUSR1 */
     COFI_STOP_TIME = 2,   /* --max-time */
-    COFI_STOP_EARLY = 3   /* validation stopped improving (patience) */
+    COFI_STOP_EARLY = 3,  /* validation stopped improving (patience) */
+    COFI_STOP_DIVERGED = 4 /* the cost or the parameters are no longer finite */
 };
 
 typedef struct cofi_trainer cofi_trainer;
@@ -145,6 +146,10 @@ int cofi_trainer_prepare(cofi_trainer *tr, int zero_cold);
  * evaluation so cost[t] holds J at the final parameters.  The model keeps
  * the last parameters (what a checkpoint must hold to continue the run). */
 int cofi_trainer_run(cofi_trainer *tr);
+
+/* 1 when this rank's parameters (X, W, b, item biases) and optimizer state
+ * are all finite, as a checkpoint must be to continue from; 0 otherwise. */
+int cofi_trainer_finite(const cofi_trainer *tr);
 
 /* With validation, replace the model's parameters by the best ones seen
  * (what the model file holds); returns 1 if it did, 0 without validation. */
