@@ -6,6 +6,7 @@
  * as a hyperslab (or nothing) and joins one collective transfer.  Metadata
  * reads and writes are collective too, so every rank sees the same file
  * structure and the same errors. */
+#define _GNU_SOURCE /* fallocate() */
 #include "cofi/h5io.h"
 #include "cofi/error.h"
 
@@ -196,6 +197,51 @@ int cofi_h5_create(const cofi_comm *c, const char *path, cofi_h5 *f)
     return COFI_OK;
 }
 
+/* Disk space for what the file has allocated so far, reserved before it is
+ * written.  Open MPI's MPI-IO (OMPIO, 4.1) prints a write that fails for lack
+ * of space (ENOSPC, or EDQUOT past a quota) but returns MPI_SUCCESS from a
+ * collective write, and HDF5 then reports the dataset written: a full disk
+ * would leave a file with holes under the final name and exit 0.  So rank 0
+ * allocates the blocks of [0, end of allocation + slack) with fallocate()
+ * after each dataset is created (HDF5 allocates a parallel file's datasets
+ * at creation) and before the file is closed (its metadata): a lack of space
+ * is then an error here, before any data is written there, and the writes
+ * that follow land in blocks that exist.  HDF5 sets the file's size to its
+ * end of allocation when it closes it, so the slack does not stay.  File
+ * systems without fallocate (EOPNOTSUPP) go unprotected. */
+enum { RESERVE_SLACK = 256 << 10 };
+
+static int reserve_space(cofi_h5 *f)
+{
+    int rc = COFI_OK;
+    hsize_t eoa = 0;
+    if (f->comm->rank == 0 && f->reserved >= 0 && f->tmp[0] &&
+        H5Fget_filesize((hid_t)f->id, &eoa) >= 0 && (int64_t)eoa + RESERVE_SLACK / 2 > f->reserved) {
+        const int64_t want = (int64_t)eoa + RESERVE_SLACK;
+        int fd = open(f->tmp, O_WRONLY);
+        int e = fd < 0 ? errno : 0;
+#ifdef COFI_FAULT_INJECTION
+        /* COFI_FAIL_RESERVE=BYTES: a disk with BYTES free for this file. */
+        const char *lim = getenv("COFI_FAIL_RESERVE");
+        if (!e && lim && *lim && want > atoll(lim)) e = ENOSPC;
+#endif
+#if defined(__linux__)
+        if (!e && fallocate(fd, 0, 0, (off_t)want) != 0) e = errno;
+#else
+        if (!e) e = EOPNOTSUPP;
+#endif
+        if (fd >= 0) close(fd);
+        if (!e)
+            f->reserved = want;
+        else if (e == EOPNOTSUPP || e == ENOSYS)
+            f->reserved = -1;
+        else
+            rc = cofi_error(COFI_ERR_IO, "cannot write '%s': %s (reserving %.3g MB for it)", f->path,
+                            strerror(e), (double)want / 1e6);
+    }
+    return cofi_agree(f->comm, rc);
+}
+
 /* fsync a file or a directory by name (best effort for directories). */
 static int sync_path(const char *path, int is_dir)
 {
@@ -209,9 +255,13 @@ static int sync_path(const char *path, int is_dir)
 int cofi_h5_commit(cofi_h5 *f)
 {
     const cofi_comm *c = f->comm;
-    int rc = H5Fclose((hid_t)f->id) < 0
-                 ? cofi_error(COFI_ERR_IO, "cannot finish writing '%s'", f->path)
-                 : COFI_OK;
+    int rc = reserve_space(f);
+    if (rc) {
+        cofi_h5_close(f);
+        return rc;
+    }
+    rc = H5Fclose((hid_t)f->id) < 0 ? cofi_error(COFI_ERR_IO, "cannot finish writing '%s'", f->path)
+                                    : COFI_OK;
     f->id = -1;
     /* Every rank has closed (the agree is a barrier): the file is complete. */
     rc = cofi_agree(c, rc);
@@ -462,6 +512,7 @@ static int dset_create(cofi_h5 *f, const char *name, cofi_idx global_rows, cofi_
     int rc = d < 0 ? cofi_error(COFI_ERR_IO, "'%s': cannot create dataset '%s'", f->path, name)
                    : COFI_OK;
     rc = cofi_agree(f->comm, rc);
+    if (!rc) rc = reserve_space(f);
     if (rc && d >= 0) H5Dclose(d);
     *out = rc ? -1 : d;
     return rc;

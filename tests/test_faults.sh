@@ -111,4 +111,55 @@ for args in "train $WORK/g.h5 -o $WORK/g.h5" "train $WORK/g.h5 -o $WORK/alias.h5
     check "'$args' says why" grep -q "is also an input" "$ERR"
 done
 check "the inputs are unchanged" [ "$(md5sum < "$WORK/g.h5")" = "$gsum" ]
+
+# --- a full disk --------------------------------------------------------------
+# Every output reserves its disk space before writing (h5io.c).  Injected:
+# COFI_FAIL_RESERVE=BYTES is a disk with that much room for the file.
+no_tmp() { ! ls "$WORK"/*.tmp-* "$WORK"/full/*.tmp-* >/dev/null 2>&1; }
+# full_disk_ok NP PATTERN: every rank exited 1, stderr has one cofi line and
+# it matches PATTERN, no temporary file is left.
+full_disk_ok() {
+    all_ranks_exited "$1" 1 && [ "$(err_lines "$2")" -eq 1 ] && [ "$(err_lines "^cofi")" -eq 1 ] && no_tmp
+}
+msum=$(md5sum < "$WORK/model.h5")
+for np in 1 3; do
+    COFI_FAIL_RESERVE=20000 run "$np" "${TR[@]}" -o "$WORK/model.h5" -T 5
+    check "full disk, model, $np ranks: exit 1 on every rank ($RANK_RCS), one message, no temporary" \
+        full_disk_ok "$np" "cannot write '.*model.h5': No space left on device"
+    check "full disk, model, $np ranks: the existing model unchanged" [ "$(md5sum < "$WORK/model.h5")" = "$msum" ]
+done
+rm -f "$WORK/ck.h5"
+COFI_FAIL_RESERVE=20000 run 3 "${TR[@]}" -o "$WORK/m2.h5" -T 5 --checkpoint "$WORK/ck.h5" --checkpoint-every 2
+check "full disk, checkpoint: exit 1 on every rank ($RANK_RCS), one message, no temporary" \
+    full_disk_ok 3 "cannot write '.*ck.h5': No space left on device"
+check "full disk, checkpoint: neither checkpoint nor model" [ ! -e "$WORK/ck.h5" -a ! -e "$WORK/m2.h5" ]
+for out in "predict $WORK/model.h5 $WORK/g.h5 -o $WORK/p.h5 --dense" "generate -o $WORK/p.h5 --items 600 --users 300"; do
+    # shellcheck disable=SC2086
+    COFI_FAIL_RESERVE=20000 run 2 $out
+    check "full disk, '$out': exit 1 ($RANK_RCS), one message, no temporary" \
+        full_disk_ok 2 "cannot write '.*p.h5': No space left on device"
+    check "full disk, '$out': no file" [ ! -e "$WORK/p.h5" ]
+done
+# A real full disk: a 256 KB tmpfs (as root, where mounts are allowed).  Open
+# MPI's MPI-IO reports no error for the writes that do not fit, so without
+# the reservation this run would exit 0 and leave a model with holes.
+mkdir -p "$WORK/full"
+if mount -t tmpfs -o size=256k tmpfs "$WORK/full" 2>/dev/null; then
+    trap 'umount "$WORK/full" 2>/dev/null; rm -rf "$WORK"' EXIT
+    run 3 "${TR[@]}" -k 64 -T 3 -o "$WORK/full/m.h5" --seed 4
+    check "256 KB disk, 0.5 MB model, 3 ranks: exit 1 on every rank ($RANK_RCS), one message" \
+        full_disk_ok 3 "cannot write '.*full/m.h5': No space left on device"
+    check "256 KB disk: nothing left on it" [ -z "$(ls -A "$WORK/full")" ]
+    umount "$WORK/full"
+    mount -t tmpfs -o size=1m tmpfs "$WORK/full"
+    run 3 "${TR[@]}" -k 64 -T 3 -o "$WORK/full/m.h5" --seed 4
+    run 3 "${TR[@]}" -k 64 -T 3 -o "$WORK/m64.h5" --seed 4
+    check "1 MB disk, 0.5 MB model: written ($RANK_RCS)" all_ranks_exited 3 0
+    check "1 MB disk: the same model as on a roomy disk" $CM "$WORK/full/m.h5" "$WORK/m64.h5" /model 0
+    check "1 MB disk: the model is as long as its data, no reserve left over" \
+        [ "$(stat -c %s "$WORK/full/m.h5")" = "$(stat -c %s "$WORK/m64.h5")" ]
+    umount "$WORK/full"
+else
+    echo "skipped: a real full disk (cannot mount a tmpfs here)"
+fi
 finish
