@@ -28,6 +28,21 @@ def load_model(path):
         return f["model/X"][:], f["model/W"][:], f["model/b"][:], dict(f.attrs)
 
 
+def dense_problem(ratings, init, group):
+    """The ratings as dense Y and mask R, the ratings themselves, and the
+    starting X, W, b from GROUP of INIT."""
+    with h5py.File(ratings, "r") as f:
+        indptr, user = f["ratings/indptr"][:], f["ratings/user"][:]
+        y = f["ratings/rating"][:].astype(np.float64)
+        ni, nu = int(f.attrs["n_items"]), int(f.attrs["n_users"])
+    with h5py.File(init, "r") as f:
+        X, W, b = f[group + "/X"][:], f[group + "/W"][:], f[group + "/b"][:]
+    item = np.repeat(np.arange(ni), np.diff(indptr))
+    Y, R = np.zeros((ni, nu)), np.zeros((ni, nu))
+    Y[item, user], R[item, user] = y, 1
+    return Y, R, y, X, W, b
+
+
 def gd_full(argv):
     """The whole objective of the default preset, by plain gradient descent:
     J = 1/2 sum_rated (mu + ib_i + x_i.w_j + b_j - y)^2
@@ -41,16 +56,8 @@ def gd_full(argv):
     ibmode, lo, hi = argv[9], float(argv[10]), float(argv[11])
     # OPT: gd (default) or adam,B1,B2,EPS (Keras' arithmetic, as cofi's adam.c)
     opt = argv[12].split(",") if len(argv) > 12 else ["gd"]
-    with h5py.File(ratings, "r") as f:
-        indptr = f["ratings/indptr"][:]
-        user = f["ratings/user"][:]
-        y = f["ratings/rating"][:].astype(np.float64)
-        ni, nu = int(f.attrs["n_items"]), int(f.attrs["n_users"])
-    with h5py.File(init, "r") as f:
-        X, W, b = f[group + "/X"][:], f[group + "/W"][:], f[group + "/b"][:]
-    item = np.repeat(np.arange(ni), np.diff(indptr))
-    Y, R = np.zeros((ni, nu)), np.zeros((ni, nu))
-    Y[item, user], R[item, user] = y, 1
+    Y, R, y, X, W, b = dense_problem(ratings, init, group)
+    ni = Y.shape[0]
     ri, rj = R.sum(axis=1), R.sum(axis=0)
     mu = y.mean()
     if ibmode == "learned":
@@ -105,16 +112,8 @@ def diverge(argv):
     import json
     metrics, ckpt, ratings, init, group = argv[0:5]
     lr, lam, lamb, tol = float(argv[5]), float(argv[6]), float(argv[7]), float(argv[8])
-    with h5py.File(ratings, "r") as f:
-        indptr, user = f["ratings/indptr"][:], f["ratings/user"][:]
-        y = f["ratings/rating"][:].astype(np.float64)
-        ni, nu = int(f.attrs["n_items"]), int(f.attrs["n_users"])
-    with h5py.File(init, "r") as f:
-        X, W, b = f[group + "/X"][:], f[group + "/W"][:], f[group + "/b"][:]
-    item = np.repeat(np.arange(ni), np.diff(indptr))
-    Y, R = np.zeros((ni, nu)), np.zeros((ni, nu))
-    Y[item, user], R[item, user] = y, 1
-    ri, rj, mu, ib = R.sum(axis=1), R.sum(axis=0), y.mean(), np.zeros(ni)
+    Y, R, y, X, W, b = dense_problem(ratings, init, group)
+    ri, rj, mu, ib = R.sum(axis=1), R.sum(axis=0), y.mean(), np.zeros(Y.shape[0])
     costs, params = [], []
     with np.errstate(all="ignore"):
         while len(costs) < 1000:
@@ -168,18 +167,7 @@ def main(argv):
     if argv[0] == "--gd":
         model, ratings, init, group = argv[1:5]
         lr, lam, steps, tol = float(argv[5]), float(argv[6]), int(argv[7]), float(argv[8])
-        with h5py.File(ratings, "r") as f:
-            indptr = f["ratings/indptr"][:]
-            user = f["ratings/user"][:]
-            y = f["ratings/rating"][:]
-            ni, nu = int(f.attrs["n_items"]), int(f.attrs["n_users"])
-        with h5py.File(init, "r") as f:
-            X, W, b = f[group + "/X"][:], f[group + "/W"][:], f[group + "/b"][:]
-        Y = np.zeros((ni, nu))
-        R = np.zeros((ni, nu))
-        item = np.repeat(np.arange(ni), np.diff(indptr))
-        Y[item, user] = y
-        R[item, user] = 1
+        Y, R, _, X, W, b = dense_problem(ratings, init, group)
         for _ in range(steps):
             E = (X @ W.T + b - Y) * R
             gX = E @ W + lam * X
