@@ -197,27 +197,26 @@ int cofi_h5_create(const cofi_comm *c, const char *path, cofi_h5 *f)
     return COFI_OK;
 }
 
-/* Disk space for what the file has allocated so far, reserved before it is
- * written.  Open MPI's MPI-IO (OMPIO, 4.1) prints a write that fails for lack
- * of space (ENOSPC, or EDQUOT past a quota) but returns MPI_SUCCESS from a
- * collective write, and HDF5 then reports the dataset written: a full disk
- * would leave a file with holes under the final name and exit 0.  So rank 0
- * allocates the blocks of [0, end of allocation + slack) with fallocate()
- * after each dataset is created (HDF5 allocates a parallel file's datasets
- * at creation) and before the file is closed (its metadata): a lack of space
- * is then an error here, before any data is written there, and the writes
- * that follow land in blocks that exist.  HDF5 sets the file's size to its
- * end of allocation when it closes it, so the slack does not stay.  File
- * systems without fallocate (EOPNOTSUPP) go unprotected. */
-enum { RESERVE_SLACK = 256 << 10 };
+/* Disk space for the file's datasets, reserved before they are written.
+ * Open MPI's MPI-IO (OMPIO, 4.1) prints a write that fails for lack of space
+ * (ENOSPC, or EDQUOT past a quota) but returns MPI_SUCCESS from a collective
+ * write, and HDF5 then reports the dataset written: a full disk would leave a
+ * file with holes under the final name and exit 0.  So each dataset created
+ * adds its size (and room for its header) to what the file needs, and rank 0
+ * allocates that many bytes from the start of the file, plus a slack for the
+ * rest of the metadata, with fallocate() before the data are written: a lack
+ * of space is then an error here, and the writes that follow land in blocks
+ * that exist.  HDF5 sets the file's size to its end of allocation when it
+ * closes it, so the slack does not stay.  File systems without fallocate
+ * (EOPNOTSUPP) go unprotected. */
+enum { RESERVE_SLACK = 64 << 10, RESERVE_PER_DATASET = 4 << 10 };
 
 static int reserve_space(cofi_h5 *f)
 {
+    if (f->reserved < 0 || !f->tmp[0]) return COFI_OK;
     int rc = COFI_OK;
-    hsize_t eoa = 0;
-    if (f->comm->rank == 0 && f->reserved >= 0 && f->tmp[0] &&
-        H5Fget_filesize((hid_t)f->id, &eoa) >= 0 && (int64_t)eoa + RESERVE_SLACK / 2 > f->reserved) {
-        const int64_t want = (int64_t)eoa + RESERVE_SLACK;
+    const int64_t want = f->planned + RESERVE_SLACK;
+    if (f->comm->rank == 0 && want > f->reserved) {
         int fd = open(f->tmp, O_WRONLY);
         int e = fd < 0 ? errno : 0;
 #ifdef COFI_FAULT_INJECTION
@@ -239,6 +238,8 @@ static int reserve_space(cofi_h5 *f)
             rc = cofi_error(COFI_ERR_IO, "cannot write '%s': %s (reserving %.3g MB for it)", f->path,
                             strerror(e), (double)want / 1e6);
     }
+    /* every rank knows whether the file is still protected */
+    cofi_bcast(f->comm, &f->reserved, sizeof f->reserved, 0);
     return cofi_agree(f->comm, rc);
 }
 
@@ -286,9 +287,10 @@ int cofi_h5_commit(cofi_h5 *f)
 
 void cofi_h5_close(cofi_h5 *f)
 {
+    const int discard = f->tmp[0] && f->comm;
     if (f->id >= 0) H5Fclose((hid_t)f->id);
     f->id = -1;
-    if (f->tmp[0] && f->comm) {
+    if (discard) {
         cofi_barrier(f->comm);
         if (f->comm->rank == 0) unlink(f->tmp);
     }
@@ -495,6 +497,16 @@ static int dset_create(cofi_h5 *f, const char *name, cofi_idx global_rows, cofi_
 {
     int nd = cols > 0 ? 2 : 1;
     hsize_t dims[2] = {(hsize_t)global_rows, (hsize_t)(cols > 0 ? cols : 1)};
+    /* Room for it on disk first (a parallel file's chunks are all allocated
+     * at once; the last may reach past the dataset's end).  Reserved before
+     * HDF5 allocates it, so that a file given up on here still has room for
+     * the metadata HDF5 writes while closing it. */
+    const double tsize = (double)H5Tget_size(filetype);
+    double bytes = (double)dims[0] * (double)dims[1] * tsize;
+    if (chunk_rows > 0 && global_rows > 0)
+        bytes += (double)(chunk_rows < global_rows ? chunk_rows : global_rows) * (double)dims[1] * tsize;
+    f->planned += (int64_t)bytes + RESERVE_PER_DATASET;
+    COFI_TRY(reserve_space(f));
     hid_t fs = H5Screate_simple(nd, dims, NULL);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER);
@@ -512,7 +524,6 @@ static int dset_create(cofi_h5 *f, const char *name, cofi_idx global_rows, cofi_
     int rc = d < 0 ? cofi_error(COFI_ERR_IO, "'%s': cannot create dataset '%s'", f->path, name)
                    : COFI_OK;
     rc = cofi_agree(f->comm, rc);
-    if (!rc) rc = reserve_space(f);
     if (rc && d >= 0) H5Dclose(d);
     *out = rc ? -1 : d;
     return rc;

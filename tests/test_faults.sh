@@ -151,6 +151,19 @@ if mount -t tmpfs -o size=256k tmpfs "$WORK/full" 2>/dev/null; then
         full_disk_ok 3 "cannot write '.*full/m.h5': No space left on device"
     check "256 KB disk: nothing left on it" [ -z "$(ls -A "$WORK/full")" ]
     umount "$WORK/full"
+    # Room for the first dataset (X, 0.3 MB) but not for the next (W): every
+    # dataset is reserved, not only the first.  The same under ROMIO, whose
+    # failed writes (unlike OMPIO's) used to leave ranks apart in HDF5's
+    # collective close: reserving before HDF5 allocates keeps the file's
+    # metadata inside blocks that exist.
+    for io in ompio romio321; do
+        mount -t tmpfs -o size=450k tmpfs "$WORK/full"
+        OMPI_MCA_io=$io run 3 "${TR[@]}" -k 64 -T 3 -o "$WORK/full/m.h5" --seed 4
+        check "450 KB disk, $io: exit 1 on every rank ($RANK_RCS), one message, no temporary" \
+            full_disk_ok 3 "cannot write '.*full/m.h5': No space left on device"
+        check "450 KB disk, $io: nothing left on it" [ -z "$(ls -A "$WORK/full")" ]
+        umount "$WORK/full"
+    done
     mount -t tmpfs -o size=1m tmpfs "$WORK/full"
     run 3 "${TR[@]}" -k 64 -T 3 -o "$WORK/full/m.h5" --seed 4
     run 3 "${TR[@]}" -k 64 -T 3 -o "$WORK/m64.h5" --seed 4

@@ -23,8 +23,9 @@ typedef struct {
     const cofi_comm *comm;
     char path[COFI_PATH_MAX]; /* the name users see */
     char tmp[COFI_PATH_MAX];  /* while writing: the temporary name */
-    int64_t reserved;         /* rank 0, while writing: bytes of the file
-                               * allocated on disk ahead of the writes; -1
+    int64_t planned;          /* while writing: bytes the datasets created need */
+    int64_t reserved;         /* ... and the bytes allocated on disk for them
+                               * ahead of the writes (rank 0's figure); -1
                                * where the file system cannot (see h5io.c) */
 } cofi_h5;
 
