@@ -204,11 +204,11 @@ int cofi_h5_create(const cofi_comm *c, const char *path, cofi_h5 *f)
  * file with holes under the final name and exit 0.  So each dataset created
  * adds its size (and room for its header) to what the file needs, and rank 0
  * allocates that many bytes from the start of the file, plus a slack for the
- * rest of the metadata, with fallocate() before the data are written: a lack
- * of space is then an error here, and the writes that follow land in blocks
- * that exist.  HDF5 sets the file's size to its end of allocation when it
- * closes it, so the slack does not stay.  File systems without fallocate
- * (EOPNOTSUPP) go unprotected. */
+ * rest of the metadata (attributes, groups), with fallocate() before HDF5
+ * allocates the dataset: a lack of space is then an error here, and the
+ * writes that follow land in blocks that exist.  HDF5 sets the file's size
+ * to its end of allocation when it closes it, so the slack does not stay.
+ * File systems without fallocate (EOPNOTSUPP) go unprotected. */
 enum { RESERVE_SLACK = 64 << 10, RESERVE_PER_DATASET = 4 << 10 };
 
 static int reserve_space(cofi_h5 *f)
@@ -256,13 +256,9 @@ static int sync_path(const char *path, int is_dir)
 int cofi_h5_commit(cofi_h5 *f)
 {
     const cofi_comm *c = f->comm;
-    int rc = reserve_space(f);
-    if (rc) {
-        cofi_h5_close(f);
-        return rc;
-    }
-    rc = H5Fclose((hid_t)f->id) < 0 ? cofi_error(COFI_ERR_IO, "cannot finish writing '%s'", f->path)
-                                    : COFI_OK;
+    int rc = H5Fclose((hid_t)f->id) < 0
+                 ? cofi_error(COFI_ERR_IO, "cannot finish writing '%s'", f->path)
+                 : COFI_OK;
     f->id = -1;
     /* Every rank has closed (the agree is a barrier): the file is complete. */
     rc = cofi_agree(c, rc);
@@ -287,10 +283,9 @@ int cofi_h5_commit(cofi_h5 *f)
 
 void cofi_h5_close(cofi_h5 *f)
 {
-    const int discard = f->tmp[0] && f->comm;
     if (f->id >= 0) H5Fclose((hid_t)f->id);
     f->id = -1;
-    if (discard) {
+    if (f->tmp[0] && f->comm) {
         cofi_barrier(f->comm);
         if (f->comm->rank == 0) unlink(f->tmp);
     }

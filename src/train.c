@@ -367,11 +367,14 @@ static void local_scalars(cofi_trainer *tr, const cofi_val *sums, int with_val, 
     }
 }
 
-/* Record the metrics of evaluation point t from reduced scalars. */
-static void record(cofi_trainer *tr, cofi_idx t, cofi_val cost, const cofi_val *tail)
+/* Record the metrics of evaluation point t from reduced scalars.  A cost
+ * that is no longer finite (too large a step) marks the run diverged; it is
+ * reduced, so every rank marks it at the same point.  Returns 1 then. */
+static int record(cofi_trainer *tr, cofi_idx t, cofi_val cost, const cofi_val *tail)
 {
     cofi_val n = tr->nnz_train > 0 ? tr->nnz_train : 1;
     tr->cost[t] = cost;
+    if (!isfinite(cost)) tr->stop = COFI_STOP_DIVERGED;
     tr->rmse[t] = sqrt(tail[SLOT_SSE_C] / n);
     tr->mae[t] = tail[SLOT_SAE_C] / n;
     if (tail[SLOT_VAL_N] > 0) {
@@ -381,6 +384,7 @@ static void record(cofi_trainer *tr, cofi_idx t, cofi_val cost, const cofi_val *
         tr->val_rmse[t] = tr->val_mae[t] = NAN;
     }
     tr->history_len = t + 1;
+    return tr->stop == COFI_STOP_DIVERGED;
 }
 
 /* Early stopping bookkeeping at an evaluation point; returns 1 to stop.
@@ -545,10 +549,7 @@ int cofi_trainer_run(cofi_trainer *tr)
             update_local(tr);
             cofi_timer_stop(tr->timers, COFI_TIME_COMPUTE);
             COFI_TRY(reduce_sharded(tr));
-            record(tr, tr->t, cost_of(tr, tail), tail);
-            if (!isfinite(tr->cost[tr->t])) {
-                tr->stop = COFI_STOP_DIVERGED;
-            } else if (eval_now) {
+            if (!record(tr, tr->t, cost_of(tr, tail), tail) && eval_now) {
                 cofi_param_copy now = tr->cand;
                 cofi_val before = tr->best_val;
                 stop_early = track_best(tr, tr->t, &now);
@@ -566,12 +567,9 @@ int cofi_trainer_run(cofi_trainer *tr)
             /* 3. global cost and metrics; early stopping; then the updates.
              * Decisions use only reduced values: every rank takes the same. */
             cofi_timer_start(tr->timers, COFI_TIME_COMPUTE);
-            record(tr, tr->t, cost_of(tr, tail), tail);
-            /* A cost that is no longer finite (too large a step) ends the
-             * run; the reduced cost is the same on every rank. */
-            if (!isfinite(tr->cost[tr->t])) tr->stop = COFI_STOP_DIVERGED;
-            else stop_early = eval_now && track_best(tr, tr->t, NULL);
-            if (!stop_early && tr->stop != COFI_STOP_DIVERGED) {
+            const int diverged_now = record(tr, tr->t, cost_of(tr, tail), tail);
+            stop_early = !diverged_now && eval_now && track_best(tr, tr->t, NULL);
+            if (!stop_early && !diverged_now) {
                 if (!local_done) update_local(tr);
                 update_Wb(tr, tr->buf);
             }
@@ -629,9 +627,7 @@ int cofi_trainer_run(cofi_trainer *tr)
         cofi_timer_start(tr->timers, COFI_TIME_ALLREDUCE);
         COFI_TRY(cofi_sum_val(c, s, SLOT_VAL_N + 1));
         cofi_timer_stop(tr->timers, COFI_TIME_ALLREDUCE);
-        record(tr, tr->t, cost_of(tr, s), s);
-        if (!isfinite(tr->cost[tr->t])) tr->stop = COFI_STOP_DIVERGED;
-        else track_best(tr, tr->t, NULL);
+        if (!record(tr, tr->t, cost_of(tr, s), s)) track_best(tr, tr->t, NULL);
         print_row(tr, tr->t, tr->elapsed_before + (cofi_now() - start));
     }
     tr->elapsed_before += cofi_now() - start;
