@@ -208,38 +208,61 @@ int cofi_h5_create(const cofi_comm *c, const char *path, cofi_h5 *f)
  * allocates the dataset: a lack of space is then an error here, and the
  * writes that follow land in blocks that exist.  HDF5 sets the file's size
  * to its end of allocation when it closes it, so the slack does not stay.
- * File systems without fallocate (EOPNOTSUPP) go unprotected. */
+ * File systems without fallocate (EOPNOTSUPP: NFS before 4.2, older Lustre)
+ * get the blocks allocated by writing, below. */
 enum { RESERVE_SLACK = 64 << 10, RESERVE_PER_DATASET = 4 << 10 };
+
+/* Allocate [from, to) of a file by writing, where fallocate() is not
+ * supported (as posix_fallocate's fallback does): one zero byte in every
+ * block that holds no data yet (a byte read back as non-zero is data: left
+ * alone; beyond the end of the file nothing is), the last byte included so
+ * the file reaches `to`.  Then fsync, since a network file system reports a
+ * lack of space (or quota) only when its cached writes are flushed.  The
+ * range lies past what HDF5 has allocated, so no data is there yet. */
+static int reserve_by_writing(int fd, int64_t from, int64_t to)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0) return errno;
+    const int64_t bs = st.st_blksize > 0 ? (int64_t)st.st_blksize : 4096;
+    for (int64_t at = from; at < to;) {
+        const int64_t end = at - at % bs + bs < to ? at - at % bs + bs : to;
+        const int64_t b = end - 1; /* the block's last byte in the range */
+        unsigned char v = 0;
+        if (b < (int64_t)st.st_size && pread(fd, &v, 1, (off_t)b) < 0) return errno;
+        if (v == 0 && pwrite(fd, "", 1, (off_t)b) != 1) return errno ? errno : EIO;
+        at = end;
+    }
+    return fsync(fd) != 0 ? errno : 0;
+}
 
 static int reserve_space(cofi_h5 *f)
 {
-    if (f->reserved < 0 || !f->tmp[0]) return COFI_OK;
+    if (!f->tmp[0]) return COFI_OK;
     int rc = COFI_OK;
     const int64_t want = f->planned + RESERVE_SLACK;
     if (f->comm->rank == 0 && want > f->reserved) {
-        int fd = open(f->tmp, O_WRONLY);
+        int fd = open(f->tmp, O_RDWR);
         int e = fd < 0 ? errno : 0;
 #ifdef COFI_FAULT_INJECTION
-        /* COFI_FAIL_RESERVE=BYTES: a disk with BYTES free for this file. */
+        /* COFI_FAIL_RESERVE=BYTES: a disk with BYTES free for this file;
+         * =unsupported: a file system without fallocate. */
         const char *lim = getenv("COFI_FAIL_RESERVE");
-        if (!e && lim && *lim && want > atoll(lim)) e = ENOSPC;
+        if (!e && lim && !strcmp(lim, "unsupported")) e = EOPNOTSUPP;
+        else if (!e && lim && *lim && want > atoll(lim)) e = ENOSPC;
 #endif
 #if defined(__linux__)
         if (!e && fallocate(fd, 0, 0, (off_t)want) != 0) e = errno;
 #else
         if (!e) e = EOPNOTSUPP;
 #endif
+        if (e == EOPNOTSUPP || e == ENOSYS) e = reserve_by_writing(fd, f->reserved, want);
         if (fd >= 0) close(fd);
         if (!e)
             f->reserved = want;
-        else if (e == EOPNOTSUPP || e == ENOSYS)
-            f->reserved = -1;
         else
             rc = cofi_error(COFI_ERR_IO, "cannot write '%s': %s (reserving %.3g MB for it)", f->path,
                             strerror(e), (double)want / 1e6);
     }
-    /* every rank knows whether the file is still protected */
-    cofi_bcast(f->comm, &f->reserved, sizeof f->reserved, 0);
     return cofi_agree(f->comm, rc);
 }
 

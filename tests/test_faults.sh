@@ -140,38 +140,53 @@ for out in "predict $WORK/model.h5 $WORK/g.h5 -o $WORK/p.h5 --dense" "generate -
         full_disk_ok 2 "cannot write '.*p.h5': No space left on device"
     check "full disk, '$out': no file" [ ! -e "$WORK/p.h5" ]
 done
-# A real full disk: a 256 KB tmpfs (as root, where mounts are allowed).  Open
-# MPI's MPI-IO reports no error for the writes that do not fit, so without
-# the reservation this run would exit 0 and leave a model with holes.
+# Where fallocate is not supported the blocks are reserved by writing into
+# them (COFI_FAIL_RESERVE=unsupported takes that path): the same model, as
+# long, and a checkpoint streamed in blocks the same too.
+run 3 "${TR[@]}" -k 64 -T 3 -o "$WORK/m64.h5" --seed 4 --checkpoint "$WORK/c64.h5"
+COFI_FAIL_RESERVE=unsupported run 3 "${TR[@]}" -k 64 -T 3 -o "$WORK/m64w.h5" --seed 4 --checkpoint "$WORK/c64w.h5"
+check "reserved by writing: written ($RANK_RCS)" all_ranks_exited 3 0
+check "reserved by writing: the same model" $CM "$WORK/m64w.h5" "$WORK/m64.h5" /model 0
+same_groups() { for g in /model /optimizer /train /items /users; do h5diff -q "$1" "$2" $g $g || return 1; done; }
+check "reserved by writing: the same checkpoint (model, optimizer state, history, ids)" \
+    same_groups "$WORK/c64w.h5" "$WORK/c64.h5"
+check "reserved by writing: files as long as the others" \
+    [ "$(stat -c %s "$WORK/m64w.h5") $(stat -c %s "$WORK/c64w.h5")" = "$(stat -c %s "$WORK/m64.h5") $(stat -c %s "$WORK/c64.h5")" ]
+# A real full disk: a small tmpfs (as root, where mounts are allowed).  Open
+# MPI's MPI-IO (OMPIO) reports no error for the writes that do not fit, so
+# without the reservation these runs would exit 0 and leave a model with
+# holes.  Each case runs with fallocate and with the reservation by writing.
 mkdir -p "$WORK/full"
 if mount -t tmpfs -o size=256k tmpfs "$WORK/full" 2>/dev/null; then
     trap 'umount "$WORK/full" 2>/dev/null; rm -rf "$WORK"' EXIT
-    run 3 "${TR[@]}" -k 64 -T 3 -o "$WORK/full/m.h5" --seed 4
-    check "256 KB disk, 0.5 MB model, 3 ranks: exit 1 on every rank ($RANK_RCS), one message" \
-        full_disk_ok 3 "cannot write '.*full/m.h5': No space left on device"
-    check "256 KB disk: nothing left on it" [ -z "$(ls -A "$WORK/full")" ]
-    umount "$WORK/full"
-    # Room for the first dataset (X, 0.3 MB) but not for the next (W): every
-    # dataset is reserved, not only the first.  The same under ROMIO, whose
-    # failed writes (unlike OMPIO's) used to leave ranks apart in HDF5's
-    # collective close: reserving before HDF5 allocates keeps the file's
-    # metadata inside blocks that exist.
-    for io in ompio romio321; do
-        mount -t tmpfs -o size=450k tmpfs "$WORK/full"
-        OMPI_MCA_io=$io run 3 "${TR[@]}" -k 64 -T 3 -o "$WORK/full/m.h5" --seed 4
-        check "450 KB disk, $io: exit 1 on every rank ($RANK_RCS), one message, no temporary" \
+    for how in fallocate unsupported; do
+        [ "$how" = fallocate ] || mount -t tmpfs -o size=256k tmpfs "$WORK/full"
+        COFI_FAIL_RESERVE=${how#fallocate} run 3 "${TR[@]}" -k 64 -T 3 -o "$WORK/full/m.h5" --seed 4
+        check "256 KB disk, 0.5 MB model, 3 ranks, $how: exit 1 on every rank ($RANK_RCS), one message" \
             full_disk_ok 3 "cannot write '.*full/m.h5': No space left on device"
-        check "450 KB disk, $io: nothing left on it" [ -z "$(ls -A "$WORK/full")" ]
+        check "256 KB disk, $how: nothing left on it" [ -z "$(ls -A "$WORK/full")" ]
+        umount "$WORK/full"
+        # Room for the first dataset (X, 0.3 MB) but not for the next (W):
+        # every dataset is reserved, not only the first.  The same under
+        # ROMIO, whose failed writes (unlike OMPIO's) used to leave ranks
+        # apart in HDF5's collective close: reserving before HDF5 allocates
+        # keeps the file's metadata inside blocks that exist.
+        for io in ompio romio321; do
+            mount -t tmpfs -o size=450k tmpfs "$WORK/full"
+            COFI_FAIL_RESERVE=${how#fallocate} OMPI_MCA_io=$io run 3 "${TR[@]}" -k 64 -T 3 -o "$WORK/full/m.h5" --seed 4
+            check "450 KB disk, $io, $how: exit 1 on every rank ($RANK_RCS), one message, no temporary" \
+                full_disk_ok 3 "cannot write '.*full/m.h5': No space left on device"
+            check "450 KB disk, $io, $how: nothing left on it" [ -z "$(ls -A "$WORK/full")" ]
+            umount "$WORK/full"
+        done
+        mount -t tmpfs -o size=1m tmpfs "$WORK/full"
+        COFI_FAIL_RESERVE=${how#fallocate} run 3 "${TR[@]}" -k 64 -T 3 -o "$WORK/full/m.h5" --seed 4
+        check "1 MB disk, 0.5 MB model, $how: written ($RANK_RCS)" all_ranks_exited 3 0
+        check "1 MB disk, $how: the same model as on a roomy disk" $CM "$WORK/full/m.h5" "$WORK/m64.h5" /model 0
+        check "1 MB disk, $how: the model is as long as its data, no reserve left over" \
+            [ "$(stat -c %s "$WORK/full/m.h5")" = "$(stat -c %s "$WORK/m64.h5")" ]
         umount "$WORK/full"
     done
-    mount -t tmpfs -o size=1m tmpfs "$WORK/full"
-    run 3 "${TR[@]}" -k 64 -T 3 -o "$WORK/full/m.h5" --seed 4
-    run 3 "${TR[@]}" -k 64 -T 3 -o "$WORK/m64.h5" --seed 4
-    check "1 MB disk, 0.5 MB model: written ($RANK_RCS)" all_ranks_exited 3 0
-    check "1 MB disk: the same model as on a roomy disk" $CM "$WORK/full/m.h5" "$WORK/m64.h5" /model 0
-    check "1 MB disk: the model is as long as its data, no reserve left over" \
-        [ "$(stat -c %s "$WORK/full/m.h5")" = "$(stat -c %s "$WORK/m64.h5")" ]
-    umount "$WORK/full"
 else
     echo "skipped: a real full disk (cannot mount a tmpfs here)"
 fi

@@ -25,8 +25,8 @@ typedef struct {
     char tmp[COFI_PATH_MAX];  /* while writing: the temporary name */
     int64_t planned;          /* while writing: bytes the datasets created need */
     int64_t reserved;         /* ... and the bytes allocated on disk for them
-                               * ahead of the writes (rank 0's figure); -1
-                               * where the file system cannot (see h5io.c) */
+                               * ahead of the writes (rank 0's figure; see
+                               * h5io.c) */
 } cofi_h5;
 
 /* Open an existing file for reading.  Checks first, on every rank, that the
