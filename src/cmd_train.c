@@ -69,7 +69,7 @@ static const char help[] =
     "                            taken from it; giving a different one is an error)\n"
     "      --max-time SECONDS    stop with a checkpoint before this much wall time has\n"
     "                            passed since start (exit code 75)\n"
-    "  On SIGTERM or SIGUSR1 the ranks agree to stop after the current iteration,\n"
+    "  On SIGTERM, SIGUSR1 or SIGINT the ranks agree to stop after the iteration,\n"
     "  write a checkpoint and exit with code 75.  A second signal kills at once.\n"
     "  A cost or checkpoint that is no longer finite (the learning rate is too large)\n"
     "  stops the run with exit code 1: no model, an earlier checkpoint kept.\n"
@@ -138,6 +138,7 @@ static void install_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL); /* Ctrl-C without mpirun (which sends SIGTERM) */
 }
 
 static int parse_init(const cofi_cmd *cmd, const char *s, train_args *a)
