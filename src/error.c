@@ -28,6 +28,10 @@ int cofi_error_at(int code, const char *file, int line, const char *fmt, ...)
     return code;
 }
 
+static char g_prog[64] = "cofi";
+void cofi_error_set_program(const char *name) { snprintf(g_prog, sizeof g_prog, "%s", name); }
+const char *cofi_error_program(void) { return g_prog; }
+
 const char *cofi_error_message(void) { return g_msg; }
 int cofi_error_code(void) { return g_code; }
 

@@ -2,10 +2,11 @@
  * writes by rows, strings, attributes, and atomic file replacement.
  *
  * Pattern (from the HDF5 parallel examples): every rank opens or creates the
- * file and each dataset with global dimensions, selects its own block of rows
- * as a hyperslab (or nothing) and joins one collective transfer.  Metadata
- * reads and writes are collective too, so every rank sees the same file
- * structure and the same errors. */
+ * file and each dataset with global dimensions and selects its own block of
+ * rows as a hyperslab (or nothing).  Reads are one collective transfer;
+ * writes are independent ones (see dxpl_independent), and their status is
+ * agreed.  Metadata reads and writes are collective, so every rank sees the
+ * same file structure and the same errors. */
 #define _GNU_SOURCE /* fallocate() */
 #include "cofi/h5io.h"
 #include "cofi/error.h"
@@ -15,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -304,9 +306,54 @@ int cofi_h5_commit(cofi_h5 *f)
     return rc;
 }
 
+/* Giving up on a file being written, after an error the ranks agreed on.
+ * HDF5 (1.10) flushes the file's metadata on close with collective calls, and
+ * a write that fails there on some ranks only (an I/O error on one node,
+ * under ROMIO) sends the ranks into different collectives: they would wait
+ * for each other forever.  So the temporary file is removed first, and the
+ * close runs under a watchdog: if it has not returned in ABANDON_SECONDS,
+ * rank 0 prints the error already agreed (the line main would print) and
+ * every rank exits with code 1.  A close that works takes milliseconds. */
+enum { ABANDON_SECONDS = 10 };
+static char abandon_line[COFI_MSG_MAX + 128];
+static size_t abandon_len;
+
+static void on_abandon_timeout(int sig)
+{
+    (void)sig;
+    if (abandon_len > 0) {
+        ssize_t w = write(STDERR_FILENO, abandon_line, abandon_len);
+        (void)w;
+    }
+    _exit(1);
+}
+
+static void close_abandoned(cofi_h5 *f)
+{
+    if (f->comm->rank == 0) unlink(f->tmp);
+    abandon_len = 0;
+    if (f->comm->rank == 0) {
+        int n = snprintf(abandon_line, sizeof abandon_line, "%s: error: %s\n",
+                         cofi_error_program(), cofi_error_message()[0] ? cofi_error_message()
+                                                                        : "writing failed");
+        abandon_len = n > 0 ? (size_t)n < sizeof abandon_line ? (size_t)n : sizeof abandon_line - 1
+                            : 0;
+    }
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_abandon_timeout;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, &old);
+    alarm(ABANDON_SECONDS);
+    H5Fclose((hid_t)f->id);
+    alarm(0);
+    sigaction(SIGALRM, &old, NULL);
+}
+
 void cofi_h5_close(cofi_h5 *f)
 {
-    if (f->id >= 0) H5Fclose((hid_t)f->id);
+    if (f->id >= 0 && f->tmp[0] && f->comm) close_abandoned(f);
+    else if (f->id >= 0) H5Fclose((hid_t)f->id);
     f->id = -1;
     if (f->tmp[0] && f->comm) {
         cofi_barrier(f->comm);
@@ -393,6 +440,22 @@ static hid_t dxpl_collective(void)
 {
     hid_t p = H5Pcreate(H5P_DATASET_XFER);
     H5Pset_dxpl_mpio(p, H5FD_MPIO_COLLECTIVE);
+    return p;
+}
+
+/* Raw data is written with independent transfers: each rank's rows are one
+ * contiguous block of the file per dataset, the pattern independent I/O
+ * suits.  Collective transfers are not safe against a write that fails on
+ * some ranks only (an I/O error on one node): Open MPI's OMPIO returns
+ * success from a collective write that failed (the data is silently lost),
+ * and under ROMIO HDF5 1.10 returns from the failed rank without the
+ * collective call that resets the file view, so the other ranks wait for it
+ * forever.  An independent write reports its error under both, on its own
+ * rank, and the ranks agree on it. */
+static hid_t dxpl_independent(void)
+{
+    hid_t p = H5Pcreate(H5P_DATASET_XFER);
+    H5Pset_dxpl_mpio(p, H5FD_MPIO_INDEPENDENT);
     return p;
 }
 
@@ -547,7 +610,9 @@ static int dset_create(cofi_h5 *f, const char *name, cofi_idx global_rows, cofi_
     return rc;
 }
 
-/* Collective write of each rank's rows [row0, row0 + nrows) of an open dataset. */
+/* Each rank writes its rows [row0, row0 + nrows) of an open dataset; the
+ * status is agreed.  The transfer itself is independent (see
+ * dxpl_independent). */
 static int dset_write(cofi_h5 *f, const char *name, hid_t d, cofi_idx cols, cofi_idx row0,
                       cofi_idx nrows, const void *buf, cofi_idx ld, hid_t memtype)
 {
@@ -563,11 +628,11 @@ static int dset_write(cofi_h5 *f, const char *name, hid_t d, cofi_idx cols, cofi
     }
     hid_t ms;
     select_rows(fs, &ms, nd, row0, nrows, cols > 0 ? cols : 1, cols > 0 ? ld : 1);
-    hid_t x = dxpl_collective();
+    hid_t x = dxpl_independent();
     double dummy = 0;
     herr_t e = H5Dwrite(d, memtype, ms, fs, x, nrows > 0 && buf ? buf : (const void *)&dummy);
     if (e < 0 && !local)
-        local = cofi_error(COFI_ERR_IO, "'%s': cannot write dataset '%s' (disk full?)",
+        local = cofi_error(COFI_ERR_IO, "'%s': cannot write dataset '%s' (an I/O error or a full disk)",
                            f->path, name);
     H5Pclose(x);
     H5Sclose(ms);
@@ -649,11 +714,13 @@ int cofi_h5_write_scalar_val(cofi_h5 *f, const char *name, cofi_val v)
     if (d < 0) {
         rc = cofi_error(COFI_ERR_IO, "'%s': cannot create dataset '%s'", f->path, name);
     } else {
-        /* Every rank writes the same value: a collective write of one point. */
-        hid_t x = dxpl_collective();
-        if (H5Dwrite(d, COFI_H5T_VAL, H5S_ALL, H5S_ALL, x, &v) < 0)
-            rc = cofi_error(COFI_ERR_IO, "'%s': cannot write dataset '%s'", f->path, name);
-        H5Pclose(x);
+        /* Every rank has the same value: rank 0 writes it. */
+        if (f->comm->rank == 0) {
+            hid_t x = dxpl_independent();
+            if (H5Dwrite(d, COFI_H5T_VAL, H5S_ALL, H5S_ALL, x, &v) < 0)
+                rc = cofi_error(COFI_ERR_IO, "'%s': cannot write dataset '%s'", f->path, name);
+            H5Pclose(x);
+        }
         H5Dclose(d);
     }
     H5Sclose(s);

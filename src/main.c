@@ -71,6 +71,9 @@ int main(int argc, char **argv)
                 fprintf(stderr, "cofi: unknown command '%s' (see 'cofi --help')\n", name);
             code = COFI_EXIT_USAGE;
         } else {
+            char prog[64];
+            snprintf(prog, sizeof prog, "cofi %s", name);
+            cofi_error_set_program(prog);
             int rc = fn(&c, argc - 1, argv + 1);
             if (rc == COFI_CMD_STOPPED) {
                 code = COFI_EXIT_STOPPED;
@@ -80,7 +83,7 @@ int main(int argc, char **argv)
                             cofi_error_message(), name);
                 code = COFI_EXIT_USAGE;
             } else if (rc != COFI_OK) {
-                if (c.rank == 0) fprintf(stderr, "cofi %s: error: %s\n", name, cofi_error_message());
+                if (c.rank == 0) fprintf(stderr, "%s: error: %s\n", prog, cofi_error_message());
                 code = COFI_EXIT_ERROR;
             }
         }

@@ -190,4 +190,47 @@ if mount -t tmpfs -o size=256k tmpfs "$WORK/full" 2>/dev/null; then
 else
     echo "skipped: a real full disk (cannot mount a tmpfs here)"
 fi
+
+# --- an I/O error on one rank's writes -----------------------------------------
+# tests/eio_preload.c fails every write to the output on rank r (EIO), as a
+# failing node would.  Raw data goes out in independent transfers (h5io.c):
+# before, OMPIO's collective write returned success (exit 0, rank r's rows
+# lost) and under ROMIO the ranks hung inside HDF5's write; closing the file
+# given up on, whose metadata flush then fails on rank r only, runs under a
+# 10 s watchdog.  ASan must otherwise come first among preloaded libraries.
+# none_succeeded NP: no rank exited 0.  A rank whose process mpirun killed,
+# after another exited 1, records no code (mpirun then exits non-zero).
+none_succeeded() {
+    ! echo " $RANK_RCS" | grep -q " 0 " && { [ "$(echo $RANK_RCS | wc -w)" = "$1" ] || [ "$RC" != 0 ]; }
+}
+eio() { # RANK IO NP ARGS...: run with the I/O error on rank RANK, MPI-IO IO
+    local r=$1 io=$2 np=$3
+    shift 3
+    COFI_TEST_EIO_RANK=$r LD_PRELOAD=$COFI_EIO_PRELOAD OMPI_MCA_io=$io \
+        ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 run "$np" "$@"
+}
+if [ -f "${COFI_EIO_PRELOAD:-}" ]; then
+    for io in ompio romio321; do
+        for r in 0 2; do
+            t0=$(date +%s)
+            eio $r $io 3 "${TR[@]}" -o "$WORK/model.h5"
+            check "I/O error on rank $r, $io, model: no rank exits 0 ($RANK_RCS; mpirun $RC)" none_succeeded 3
+            check "I/O error on rank $r, $io: one message, no temporary" \
+                eval '[ "$(err_lines "cannot write dataset .* (an I/O error or a full disk)")" -eq 1 ] && [ "$(err_lines "^cofi")" -eq 1 ] && no_tmp'
+            check "I/O error on rank $r, $io: within 40 s" [ $(( $(date +%s) - t0 )) -lt 40 ]
+            check "I/O error on rank $r, $io: the existing model unchanged" [ "$(md5sum < "$WORK/model.h5")" = "$msum" ]
+        done
+    done
+    # a checkpoint during training, and predict's output
+    rm -f "$WORK/ck.h5"
+    eio 1 ompio 3 "${TR[@]}" -o "$WORK/m3.h5" --checkpoint "$WORK/ck.h5" --checkpoint-every 2
+    check "I/O error on rank 1, checkpoint: exit 1 on every rank ($RANK_RCS), one message" \
+        full_disk_ok 3 "cannot write dataset .* (an I/O error or a full disk)"
+    check "I/O error on rank 1, checkpoint: neither checkpoint nor model" [ ! -e "$WORK/ck.h5" -a ! -e "$WORK/m3.h5" ]
+    eio 1 romio321 2 predict "$WORK/model.h5" "$WORK/g.h5" -o "$WORK/p.h5" --top 5
+    check "I/O error on rank 1, romio321, predict: no rank exits 0 ($RANK_RCS; mpirun $RC), one message, no file" \
+        eval 'none_succeeded 2 && [ "$(err_lines "^cofi")" -eq 1 ] && no_tmp && [ ! -e "$WORK/p.h5" ]'
+else
+    echo "skipped: I/O errors (the preload helper was not built)"
+fi
 finish

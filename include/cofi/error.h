@@ -38,6 +38,9 @@ int cofi_error_code(void);
 /* Replace the recorded message (used when agreeing across ranks). */
 void cofi_error_set_message(int code, const char *msg);
 void cofi_error_clear(void);
+/* The program as error lines name it ("cofi train"; "cofi" until set). */
+void cofi_error_set_program(const char *name);
+const char *cofi_error_program(void);
 /* A name for a status code ("i/o error", ...). */
 const char *cofi_status_name(int code);
 
