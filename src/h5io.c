@@ -2,11 +2,10 @@
  * writes by rows, strings, attributes, and atomic file replacement.
  *
  * Pattern (from the HDF5 parallel examples): every rank opens or creates the
- * file and each dataset with global dimensions and selects its own block of
- * rows as a hyperslab (or nothing).  Reads are one collective transfer;
- * writes are independent ones (see dxpl_independent), and their status is
- * agreed.  Metadata reads and writes are collective, so every rank sees the
- * same file structure and the same errors. */
+ * file and each dataset with global dimensions, selects its own block of rows
+ * as a hyperslab (or nothing) and transfers it independently (see
+ * dxpl_independent); the status is agreed.  Metadata reads and writes are
+ * collective, so every rank sees the same file structure. */
 #define _GNU_SOURCE /* fallocate() */
 #include "cofi/h5io.h"
 #include "cofi/error.h"
@@ -384,24 +383,61 @@ static int link_exists(hid_t fid, const char *name)
         if (name[i] == '/' || name[i] == '\0') {
             memcpy(part, name, i);
             part[i] = '\0';
-            if (H5Lexists(fid, part, H5P_DEFAULT) <= 0) return 0;
+            htri_t e = H5Lexists(fid, part, H5P_DEFAULT);
+            if (e <= 0) return e < 0 ? -1 : 0;
         }
     }
     return 1;
 }
 
+/* Whether `name` exists, or an error when that cannot be read (an I/O error
+ * or a damaged file). */
+static int exists_or_error(cofi_h5 *f, const char *name, int *exists)
+{
+    int e = link_exists((hid_t)f->id, name);
+    *exists = e > 0;
+    return e < 0 ? cofi_error(COFI_ERR_FORMAT, "'%s': cannot read '%s' (an I/O error, or the "
+                              "file is damaged)", f->path, name)
+                 : COFI_OK;
+}
+
+/* Open dataset `name` for reading; a message if it is absent or unreadable.
+ * Rank-local: the caller agrees. */
+static hid_t dset_open(cofi_h5 *f, const char *name, int *rc)
+{
+    int exists = 0;
+    *rc = exists_or_error(f, name, &exists);
+    if (*rc) return -1;
+    hid_t d = exists ? H5Dopen2((hid_t)f->id, name, H5P_DEFAULT) : -1;
+    if (d < 0)
+        *rc = exists ? cofi_error(COFI_ERR_FORMAT, "'%s': cannot open dataset '%s' (an I/O "
+                                  "error, or the file is damaged)", f->path, name)
+                     : cofi_error(COFI_ERR_FORMAT, "'%s': dataset '%s' is missing", f->path, name);
+    return d;
+}
+
 int cofi_h5_exists(cofi_h5 *f, const char *name, int *exists)
 {
-    *exists = link_exists((hid_t)f->id, name);
-    return COFI_OK;
+    return cofi_agree(f->comm, exists_or_error(f, name, exists));
 }
 
 int cofi_h5_info_of(cofi_h5 *f, const char *name, cofi_h5_info *info)
 {
     memset(info, 0, sizeof *info);
-    if (!link_exists((hid_t)f->id, name)) return COFI_OK;
-    hid_t d = H5Dopen2((hid_t)f->id, name, H5P_DEFAULT);
-    if (d < 0) return COFI_OK; /* a group, not a dataset: reported as absent */
+    int exists = 0;
+    COFI_TRY(cofi_agree(f->comm, exists_or_error(f, name, &exists)));
+    if (!exists) return COFI_OK;
+    /* A group, not a dataset, is reported as absent; an object that cannot
+     * be read is an error (every rank must take the same branch after). */
+    hid_t d = H5Oopen((hid_t)f->id, name, H5P_DEFAULT);
+    int rc = d < 0 ? cofi_error(COFI_ERR_FORMAT, "'%s': cannot read '%s' (an I/O error, or the "
+                                "file is damaged)", f->path, name)
+                   : COFI_OK;
+    rc = cofi_agree(f->comm, rc);
+    if (rc || H5Iget_type(d) != H5I_DATASET) {
+        if (d >= 0) H5Oclose(d);
+        return rc;
+    }
     hid_t s = H5Dget_space(d), t = H5Dget_type(d);
     int nd = H5Sget_simple_extent_ndims(s);
     hsize_t dims[H5S_MAX_RANK];
@@ -436,22 +472,15 @@ static int check_shape(cofi_h5 *f, const char *name, hid_t d, cofi_idx cols, cof
     return COFI_OK;
 }
 
-static hid_t dxpl_collective(void)
-{
-    hid_t p = H5Pcreate(H5P_DATASET_XFER);
-    H5Pset_dxpl_mpio(p, H5FD_MPIO_COLLECTIVE);
-    return p;
-}
-
-/* Raw data is written with independent transfers: each rank's rows are one
- * contiguous block of the file per dataset, the pattern independent I/O
- * suits.  Collective transfers are not safe against a write that fails on
- * some ranks only (an I/O error on one node): Open MPI's OMPIO returns
- * success from a collective write that failed (the data is silently lost),
- * and under ROMIO HDF5 1.10 returns from the failed rank without the
- * collective call that resets the file view, so the other ranks wait for it
- * forever.  An independent write reports its error under both, on its own
- * rank, and the ranks agree on it. */
+/* Raw data is read and written with independent transfers: each rank's rows
+ * are one contiguous block of the file per dataset, the pattern independent
+ * I/O suits.  Collective transfers are not safe against an I/O error on some
+ * ranks only (a failing node): Open MPI's OMPIO returns success from a
+ * collective write that failed (the data is silently lost), and under ROMIO
+ * HDF5 1.10 returns from the failed rank without the collective call that
+ * resets the file view, so the other ranks wait for it forever (reads and
+ * writes alike).  An independent transfer reports its error under both, on
+ * its own rank, and the ranks agree on it. */
 static hid_t dxpl_independent(void)
 {
     hid_t p = H5Pcreate(H5P_DATASET_XFER);
@@ -487,10 +516,8 @@ static int read_rows(cofi_h5 *f, const char *name, cofi_idx row0, cofi_idx nrows
     const cofi_comm *c = f->comm;
     int rc = COFI_OK;
     cofi_idx rows = 0;
-    hid_t d = link_exists((hid_t)f->id, name) ? H5Dopen2((hid_t)f->id, name, H5P_DEFAULT) : -1;
-    if (d < 0) {
-        rc = cofi_error(COFI_ERR_FORMAT, "'%s': dataset '%s' is missing", f->path, name);
-    } else {
+    hid_t d = dset_open(f, name, &rc);
+    if (d >= 0) {
         rc = check_shape(f, name, d, cols, &rows);
         if (!rc) {
             hid_t t = H5Dget_type(d);
@@ -517,11 +544,12 @@ static int read_rows(cofi_h5 *f, const char *name, cofi_idx row0, cofi_idx nrows
     }
     hid_t fs = H5Dget_space(d), ms;
     select_rows(fs, &ms, nd, row0, nrows, cols, ld);
-    hid_t x = dxpl_collective();
+    hid_t x = dxpl_independent();
     double dummy;
     herr_t e = H5Dread(d, memtype, ms, fs, x, nrows > 0 && buf ? buf : (void *)&dummy);
     if (e < 0 && !local)
-        local = cofi_error(COFI_ERR_FORMAT, "'%s': cannot read dataset '%s' (file damaged?)",
+        local = cofi_error(COFI_ERR_FORMAT, "'%s': cannot read dataset '%s' (an I/O error, or "
+                           "the file is damaged)",
                            f->path, name);
     H5Pclose(x);
     H5Sclose(ms);
@@ -546,9 +574,8 @@ int cofi_h5_read_idx(cofi_h5 *f, const char *name, cofi_idx row0, cofi_idx nrows
 int cofi_h5_read_scalar_val(cofi_h5 *f, const char *name, cofi_val *v)
 {
     int rc = COFI_OK;
-    hid_t d = link_exists((hid_t)f->id, name) ? H5Dopen2((hid_t)f->id, name, H5P_DEFAULT) : -1;
-    if (d < 0) return cofi_agree(f->comm, cofi_error(COFI_ERR_FORMAT, "'%s': dataset '%s' "
-                                                     "is missing", f->path, name));
+    hid_t d = dset_open(f, name, &rc);
+    if (d < 0) return cofi_agree(f->comm, rc);
     hid_t s = H5Dget_space(d);
     hssize_t n = H5Sget_simple_extent_npoints(s);
     hid_t t = H5Dget_type(d);
@@ -558,7 +585,8 @@ int cofi_h5_read_scalar_val(cofi_h5 *f, const char *name, cofi_val *v)
         rc = cofi_error(COFI_ERR_FORMAT, "'%s': dataset '%s' must hold one number", f->path,
                         name);
     else if (H5Dread(d, COFI_H5T_VAL, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0)
-        rc = cofi_error(COFI_ERR_FORMAT, "'%s': cannot read dataset '%s'", f->path, name);
+        rc = cofi_error(COFI_ERR_FORMAT, "'%s': cannot read dataset '%s' (an I/O error, or the "
+                        "file is damaged)", f->path, name);
     H5Sclose(s);
     H5Dclose(d);
     return cofi_agree(f->comm, rc);
@@ -632,8 +660,8 @@ static int dset_write(cofi_h5 *f, const char *name, hid_t d, cofi_idx cols, cofi
     double dummy = 0;
     herr_t e = H5Dwrite(d, memtype, ms, fs, x, nrows > 0 && buf ? buf : (const void *)&dummy);
     if (e < 0 && !local)
-        local = cofi_error(COFI_ERR_IO, "'%s': cannot write dataset '%s' (an I/O error or a full disk)",
-                           f->path, name);
+        local = cofi_error(COFI_ERR_IO, "'%s': cannot write dataset '%s' (an I/O error or a "
+                           "full disk)", f->path, name);
     H5Pclose(x);
     H5Sclose(ms);
     H5Sclose(fs);
@@ -805,11 +833,9 @@ static int read_strings_sel(cofi_h5 *f, const char *name, cofi_idx row0, cofi_id
     memset(out, 0, sizeof *out);
     int rc = COFI_OK;
     cofi_idx rows = 0;
-    hid_t d = link_exists((hid_t)f->id, name) ? H5Dopen2((hid_t)f->id, name, H5P_DEFAULT) : -1;
+    hid_t d = dset_open(f, name, &rc);
     hid_t ft = -1;
-    if (d < 0) {
-        rc = cofi_error(COFI_ERR_FORMAT, "'%s': dataset '%s' is missing", f->path, name);
-    } else {
+    if (d >= 0) {
         rc = check_shape(f, name, d, 0, &rows);
         ft = H5Dget_type(d);
         if (!rc && class_of(ft) != COFI_H5_STRING)
@@ -850,11 +876,11 @@ static int read_strings_sel(cofi_h5 *f, const char *name, cofi_idx row0, cofi_id
     } else {
         select_rows(fs, &ms, 1, row0, nrows, 1, 1);
     }
-    /* Variable-length data is read independently (parallel HDF5 needs that). */
-    hid_t x = vl ? H5Pcreate(H5P_DATASET_XFER) : dxpl_collective();
+    hid_t x = dxpl_independent();
     char dummy[16];
     if (H5Dread(d, mt, ms, fs, x, nrows > 0 ? (void *)buf : (void *)dummy) < 0 && !local)
-        local = cofi_error(COFI_ERR_FORMAT, "'%s': cannot read dataset '%s'", f->path, name);
+        local = cofi_error(COFI_ERR_FORMAT, "'%s': cannot read dataset '%s' (an I/O error, or "
+                           "the file is damaged)", f->path, name);
     else if (!local)
         local = strings_from(out, nrows, vl ? (const char *const *)buf : NULL, buf, width);
     if (vl && nrows > 0) {
@@ -892,7 +918,7 @@ int cofi_h5_read_strings_at(cofi_h5 *f, const char *name, cofi_idx n, const cofi
 int cofi_h5_group(cofi_h5 *f, const char *name)
 {
     int rc = COFI_OK;
-    if (!link_exists((hid_t)f->id, name)) {
+    if (link_exists((hid_t)f->id, name) <= 0) {
         hid_t lcpl = lcpl_parents();
         hid_t g = H5Gcreate2((hid_t)f->id, name, lcpl, H5P_DEFAULT, H5P_DEFAULT);
         H5Pclose(lcpl);
@@ -945,7 +971,7 @@ int cofi_h5_attr_set_str(cofi_h5 *f, const char *obj, const char *name, const ch
 
 int cofi_h5_attr_exists(cofi_h5 *f, const char *obj, const char *name, int *exists)
 {
-    *exists = link_exists((hid_t)f->id, obj) || strcmp(obj, "/") == 0
+    *exists = link_exists((hid_t)f->id, obj) > 0 || strcmp(obj, "/") == 0
                   ? H5Aexists_by_name((hid_t)f->id, obj, name, H5P_DEFAULT) > 0
                   : 0;
     return COFI_OK;
