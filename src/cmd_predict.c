@@ -90,7 +90,7 @@ static int load(const cofi_comm *c, const char *model, const char *ratings, scor
         cofi_h5 f;
         rc = cofi_h5_open(c, model, &f);
         int has = 0;
-        if (!rc) cofi_h5_exists(&f, "/items/id", &has);
+        if (!rc) rc = cofi_h5_exists(&f, "/items/id", &has);
         cofi_strings mi = {0}, mu = {0};
         if (!rc && has) {
             rc = cofi_h5_read_strings(&f, "/items/id", s->R.item_begin, s->R.n_local, &mi);
@@ -257,7 +257,7 @@ static int predict_pairs(const cofi_comm *c, const char *model, const char *pair
         cofi_h5 f;
         rc = cofi_h5_open(c, model, &f);
         int has = 0;
-        if (!rc) cofi_h5_exists(&f, "/items/id", &has);
+        if (!rc) rc = cofi_h5_exists(&f, "/items/id", &has);
         if (!rc && !has)
             rc = cofi_error(COFI_ERR_FORMAT, "model '%s' has no /items/id: --pairs matches by id",
                             model);
@@ -513,9 +513,9 @@ int cofi_cmd_recommend(const cofi_comm *c, int argc, char **argv)
         cofi_h5 f;
         rc = cofi_h5_open(c, ratings, &f);
         int has = 0;
-        if (!rc) cofi_h5_exists(&f, "/items/id", &has);
+        if (!rc) rc = cofi_h5_exists(&f, "/items/id", &has);
         if (!rc && has) rc = cofi_h5_read_strings_at(&f, "/items/id", n, rows, &names);
-        if (!rc) cofi_h5_close(&f);
+        if (f.id >= 0) cofi_h5_close(&f);
     }
     if (!rc && c->rank == 0) {
         printf("top %" PRIidx " unrated items for user '%s' (rated %" PRIidx " of %" PRIidx

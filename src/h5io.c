@@ -971,10 +971,14 @@ int cofi_h5_attr_set_str(cofi_h5 *f, const char *obj, const char *name, const ch
 
 int cofi_h5_attr_exists(cofi_h5 *f, const char *obj, const char *name, int *exists)
 {
-    *exists = link_exists((hid_t)f->id, obj) > 0 || strcmp(obj, "/") == 0
-                  ? H5Aexists_by_name((hid_t)f->id, obj, name, H5P_DEFAULT) > 0
-                  : 0;
-    return COFI_OK;
+    int has_obj = strcmp(obj, "/") == 0;
+    int rc = has_obj ? COFI_OK : exists_or_error(f, obj, &has_obj);
+    htri_t e = has_obj && !rc ? H5Aexists_by_name((hid_t)f->id, obj, name, H5P_DEFAULT) : 0;
+    if (e < 0)
+        rc = cofi_error(COFI_ERR_FORMAT, "'%s': cannot read the attributes of '%s' (an I/O "
+                        "error, or the file is damaged)", f->path, obj);
+    *exists = e > 0;
+    return cofi_agree(f->comm, rc);
 }
 
 /* Open attribute `name` of `obj` for reading, with a clear message if absent. */

@@ -106,18 +106,18 @@ int cofi_read_params(const cofi_comm *c, const char *path, const char *group, co
     int has = 0;
     if (!rc) {
         join(name, sizeof name, group, "mu");
-        cofi_h5_exists(&f, name, &has);
-        if (has) rc = cofi_h5_read_scalar_val(&f, name, &M->mu);
+        rc = cofi_h5_exists(&f, name, &has);
+        if (!rc && has) rc = cofi_h5_read_scalar_val(&f, name, &M->mu);
     }
     if (!rc) {
         join(name, sizeof name, group, "item_bias");
-        cofi_h5_exists(&f, name, &has);
-        if (has) rc = cofi_h5_read_val(&f, name, M->item_begin, M->n_local, 0, M->item_bias, 1);
+        rc = cofi_h5_exists(&f, name, &has);
+        if (!rc && has) rc = cofi_h5_read_val(&f, name, M->item_begin, M->n_local, 0, M->item_bias, 1);
     }
     /* The clip range of a model written by cofi train. */
     int lo = 0, hi = 0;
-    if (!rc) cofi_h5_attr_exists(&f, "/", "clip_min", &lo);
-    if (!rc) cofi_h5_attr_exists(&f, "/", "clip_max", &hi);
+    if (!rc) rc = cofi_h5_attr_exists(&f, "/", "clip_min", &lo);
+    if (!rc) rc = cofi_h5_attr_exists(&f, "/", "clip_max", &hi);
     if (!rc && lo && hi) {
         rc = cofi_h5_attr_get_val(&f, "/", "clip_min", &M->clip_lo);
         if (!rc) rc = cofi_h5_attr_get_val(&f, "/", "clip_max", &M->clip_hi);

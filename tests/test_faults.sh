@@ -259,6 +259,20 @@ if [ -f "${COFI_EIO_PRELOAD:-}" ]; then
         check "read errors on rank 2, $io: 12 runs end on every rank alike within 40 s ($stopped stopped)" [ $bad = 0 ]
         check "read errors on rank 2, $io: most runs stopped" [ $stopped -ge 8 ]
     done
+    # The same for predict's reads of the model (ids, offsets, clip range).
+    bad=0 stopped=0
+    for n in 0 4 8 12 16 20 24 28 32 40; do
+        COFI_TEST_EIO_READ="$WORK/model.h5" COFI_TEST_EIO_AFTER=$n eio 2 romio321 3 predict \
+            "$WORK/model.h5" "$WORK/g.h5" -o "$WORK/p.h5" --top 5
+        if [ "$RANK_RCS" = "0 0 0 " ]; then continue; fi
+        stopped=$((stopped + 1))
+        if [ "$RANK_RCS" != "1 1 1 " ] || [ "$(err_lines "^cofi")" != 1 ] ||
+            ! grep -q "an I/O error, or the file is damaged\|cannot read attribute" "$ERR"; then
+            bad=$((bad + 1)); echo "predict, model read error after $n reads: '$RANK_RCS', $(head -c 300 "$ERR")"
+        fi
+    done
+    check "read errors on rank 2, predict's model: 10 runs end alike, one message each ($stopped stopped)" [ $bad = 0 ]
+    check "read errors on rank 2, predict's model: most runs stopped" [ $stopped -ge 6 ]
 else
     echo "skipped: I/O errors (the preload helper was not built)"
 fi
