@@ -137,17 +137,20 @@ signal_case 2 usr1-to-mpirun
 # The budget is wall time, and the sanitizer build runs every step (the
 # final checkpoint write included) 2-3x slower while other sanitized tests
 # load the machine: there it gets twice the budget, so the margin the stop
-# rule keeps is the same share of it (a 2 s budget once ended at 2.17 s there;
-# the plain build's runs end at 1.1-1.4 s).
+# rule keeps is the same share of it.  The stop rule keeps three times the
+# slowest iteration in reserve, so one stall of a loaded machine makes it
+# stop early: a 2 s budget once ended at 0.46 s under ctest -j2 in CI (and
+# once at 2.016 s, before the reserve had its 0.25 s floor).  4 s leaves
+# room for both; the run must use at least a quarter of it.
 # -T 10^9: the history grows with the run, so a huge target costs nothing up
 # front (it used to be allocated for every iteration: 48 GB here).
-budget=2
-[ "$SANITIZED" = 1 ] && budget=4
+budget=4
+[ "$SANITIZED" = 1 ] && budget=8
 run 2 "${TRAIN[@]}" -o "$WORK/mt.h5" -T 1000000000 --max-time $budget
 check "--max-time: every rank exits 75 ($RANK_RCS)" all_ranks_exited 2 75
 total=$(awk '$1 == "total" {print $4}' "$OUT")
-check "--max-time $budget: cofi's wall time $total s is within the budget" \
-    "$PYTHON" -c "import sys; assert 0.5 < float(sys.argv[1]) <= float(sys.argv[2])" "$total" "$budget"
+check "--max-time $budget: cofi's wall time $total s is within the budget, and over a quarter of it" \
+    "$PYTHON" -c "import sys; t, b = map(float, sys.argv[1:]); assert b / 4 < t <= b" "$total" "$budget"
 check "--max-time: checkpoint at the default path" [ -f "$WORK/mt.ckpt.h5" ]
 check "--max-time: no model written" [ ! -e "$WORK/mt.h5" ]
 s1=$("$PYTHON" -c "import h5py,sys; print(int(h5py.File(sys.argv[1]).attrs['step']))" "$WORK/mt.ckpt.h5")
