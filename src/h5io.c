@@ -329,14 +329,13 @@ static void on_abandon_timeout(int sig)
 
 static void close_abandoned(cofi_h5 *f)
 {
-    if (f->comm->rank == 0) unlink(f->tmp);
     abandon_len = 0;
     if (f->comm->rank == 0) {
+        unlink(f->tmp);
         int n = snprintf(abandon_line, sizeof abandon_line, "%s: error: %s\n",
                          cofi_error_program(), cofi_error_message()[0] ? cofi_error_message()
                                                                         : "writing failed");
-        abandon_len = n > 0 ? (size_t)n < sizeof abandon_line ? (size_t)n : sizeof abandon_line - 1
-                            : 0;
+        abandon_len = n > 0 ? strlen(abandon_line) : 0;
     }
     struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
