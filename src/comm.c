@@ -86,6 +86,10 @@ int cofi_sum_idx(const cofi_comm *c, cofi_idx *buf, cofi_idx n)
 {
     return allreduce_chunked(c, buf, n, COFI_MPI_IDX, sizeof *buf, MPI_SUM);
 }
+int cofi_sum_u64(const cofi_comm *c, uint64_t *buf, cofi_idx n)
+{
+    return allreduce_chunked(c, buf, n, MPI_UINT64_T, sizeof *buf, MPI_SUM);
+}
 int cofi_max_idx(const cofi_comm *c, cofi_idx *buf, cofi_idx n)
 {
     return allreduce_chunked(c, buf, n, COFI_MPI_IDX, sizeof *buf, MPI_MAX);

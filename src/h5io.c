@@ -9,12 +9,14 @@
 #define _GNU_SOURCE /* fallocate() */
 #include "cofi/h5io.h"
 #include "cofi/error.h"
+#include "cofi/rng.h"
 
 #include <hdf5.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <omp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -509,11 +511,111 @@ static void select_rows(hid_t fs, hid_t *ms, int nd, cofi_idx row0, cofi_idx nro
     }
 }
 
+/* ------------------------------------------------------------- checksums
+ *
+ * Every dataset cofi writes carries an attribute cofi_checksum (uint64): the
+ * sum, modulo 2^64, over its elements n = 0, 1, ... in row-major order, of
+ *   h = (n + 1) * 0x9e3779b97f4a7c15, then h = mix64(h ^ w) for each 8-byte
+ *   little-endian word w of the element's bytes as stored (a string's last
+ *   word zero-padded),
+ * where mix64 is SplitMix64's finalizer (cofi/rng.h).  A sum of terms that
+ * each depend on one element and its place can be taken by each rank over its
+ * own rows, in any order and on any number of threads, and added across
+ * ranks: the same checksum for any rank count.  Reads check it when the ranks
+ * between them read the whole dataset (or one rank reads all of it): a block
+ * lost in a write, a file damaged after it was written, or a read that
+ * returned wrong data without an error (seen from OMPIO after an I/O error)
+ * stops the run instead of training on wrong numbers.  Datasets without the
+ * attribute (files written by other tools) are read unchecked.  tools/checksum
+ * computes the same with numpy. */
+#define CHECKSUM_ATTR "cofi_checksum"
+
+static int attr_write(cofi_h5 *f, const char *obj, const char *name, hid_t filetype,
+                      hid_t memtype, const void *v);
+static int attr_read_num(cofi_h5 *f, const char *obj, const char *name, hid_t memtype,
+                         int want, void *v);
+
+static inline uint64_t element_hash(cofi_idx n, const unsigned char *p, size_t elem)
+{
+    uint64_t h = (uint64_t)(n + 1) * UINT64_C(0x9e3779b97f4a7c15);
+    if (elem == 8) { /* a number: one word */
+        uint64_t w;
+        memcpy(&w, p, 8);
+        return cofi_mix64(h ^ w);
+    }
+    for (size_t o = 0; o < elem; o += 8) {
+        uint64_t w = 0;
+        memcpy(&w, p + o, elem - o < 8 ? elem - o : 8);
+        h = cofi_mix64(h ^ w);
+    }
+    return h;
+}
+
+/* The checksum terms of rows [row0, row0 + nrows) held in buf (row stride ld
+ * elements of elem bytes; cols 0 for a 1-D dataset). */
+static uint64_t checksum_rows(const void *buf, cofi_idx row0, cofi_idx nrows, cofi_idx cols,
+                              cofi_idx ld, size_t elem)
+{
+    if (nrows <= 0 || !buf) return 0;
+    const cofi_idx w = cols > 0 ? cols : 1, stride = cols > 0 ? ld : 1;
+    const unsigned char *b = buf;
+    uint64_t sum = 0;
+#pragma omp parallel for schedule(static) reduction(+ : sum) if (nrows * w > 65536)
+    for (cofi_idx r = 0; r < nrows; r++)
+        for (cofi_idx c = 0; c < w; c++)
+            sum += element_hash((row0 + r) * w + c, b + ((size_t)r * (size_t)stride + (size_t)c) * elem,
+                                elem);
+    return sum;
+}
+
+/* Record the checksum of a dataset just written (mine: this rank's terms). */
+static int checksum_write(cofi_h5 *f, const char *name, uint64_t mine)
+{
+    COFI_TRY(cofi_sum_u64(f->comm, &mine, 1));
+    return attr_write(f, name, CHECKSUM_ATTR, H5T_STD_U64LE, H5T_NATIVE_UINT64, &mine);
+}
+
+/* Check the rows each rank has read [row0, row0 + nrows) of a dataset of
+ * `rows` rows against its checksum, if it has one.  Either a rank that read
+ * every row checks on its own, or the ranks' terms are added when their rows
+ * add up to the dataset (cofi's reads split rows without overlap). */
+static int checksum_check(cofi_h5 *f, const char *name, cofi_idx rows, cofi_idx row0,
+                          cofi_idx nrows, cofi_idx cols, const void *buf, cofi_idx ld,
+                          size_t elem)
+{
+    int has = 0;
+    COFI_TRY(cofi_h5_attr_exists(f, name, CHECKSUM_ATTR, &has));
+    if (!has) return COFI_OK;
+    uint64_t want = 0;
+    COFI_TRY(attr_read_num(f, name, CHECKSUM_ATTR, H5T_NATIVE_UINT64, COFI_H5_INT, &want));
+    const uint64_t mine = checksum_rows(buf, row0, nrows, cols, ld, elem);
+    const int unread = nrows > 0 && !buf, whole = !unread && row0 == 0 && nrows == rows;
+    uint64_t agg[4] = {whole ? 0 : (uint64_t)nrows, whole ? 0 : mine, (uint64_t)whole,
+                       (uint64_t)unread};
+    COFI_TRY(cofi_sum_u64(f->comm, agg, 4));
+    int bad = whole ? mine != want
+                    : agg[2] == 0 && agg[3] == 0 && agg[0] == (uint64_t)rows && agg[1] != want;
+    return cofi_agree(f->comm, bad ? cofi_error(COFI_ERR_FORMAT, "'%s': dataset '%s' does not "
+                                                "match its checksum (the file is damaged, or a "
+                                                "read returned wrong data)", f->path, name)
+                                   : COFI_OK);
+}
+
+/* Does file type t read into memtype without conversion?  (A checksum is of
+ * the bytes as stored, so only such reads are checked.) */
+static int stored_as(hid_t t, hid_t memtype)
+{
+    hid_t nt = H5Tget_native_type(t, H5T_DIR_DEFAULT);
+    int same = nt >= 0 && H5Tequal(nt, memtype) > 0;
+    if (nt >= 0) H5Tclose(nt);
+    return same;
+}
+
 static int read_rows(cofi_h5 *f, const char *name, cofi_idx row0, cofi_idx nrows,
                      cofi_idx cols, void *buf, cofi_idx ld, hid_t memtype, int want_class)
 {
     const cofi_comm *c = f->comm;
-    int rc = COFI_OK;
+    int rc = COFI_OK, as_stored = 0;
     cofi_idx rows = 0;
     hid_t d = dset_open(f, name, &rc);
     if (d >= 0) {
@@ -521,6 +623,7 @@ static int read_rows(cofi_h5 *f, const char *name, cofi_idx row0, cofi_idx nrows
         if (!rc) {
             hid_t t = H5Dget_type(d);
             int cls = class_of(t);
+            as_stored = stored_as(t, memtype);
             H5Tclose(t);
             if (cls != want_class && !(want_class == COFI_H5_FLOAT && cls == COFI_H5_INT))
                 rc = cofi_error(COFI_ERR_FORMAT, "'%s': dataset '%s' has the wrong type; "
@@ -554,7 +657,9 @@ static int read_rows(cofi_h5 *f, const char *name, cofi_idx row0, cofi_idx nrows
     H5Sclose(ms);
     H5Sclose(fs);
     H5Dclose(d);
-    return cofi_agree(c, local);
+    COFI_TRY(cofi_agree(c, local));
+    return as_stored ? checksum_check(f, name, rows, row0, nrows, cols, buf, ld, H5Tget_size(memtype))
+                     : COFI_OK;
 }
 
 int cofi_h5_read_val(cofi_h5 *f, const char *name, cofi_idx row0, cofi_idx nrows,
@@ -578,7 +683,7 @@ int cofi_h5_read_scalar_val(cofi_h5 *f, const char *name, cofi_val *v)
     hid_t s = H5Dget_space(d);
     hssize_t n = H5Sget_simple_extent_npoints(s);
     hid_t t = H5Dget_type(d);
-    int cls = class_of(t);
+    int cls = class_of(t), as_stored = stored_as(t, COFI_H5T_VAL);
     H5Tclose(t);
     if (n != 1 || (cls != COFI_H5_FLOAT && cls != COFI_H5_INT))
         rc = cofi_error(COFI_ERR_FORMAT, "'%s': dataset '%s' must hold one number", f->path,
@@ -588,7 +693,8 @@ int cofi_h5_read_scalar_val(cofi_h5 *f, const char *name, cofi_val *v)
                         "file is damaged)", f->path, name);
     H5Sclose(s);
     H5Dclose(d);
-    return cofi_agree(f->comm, rc);
+    COFI_TRY(cofi_agree(f->comm, rc));
+    return as_stored ? checksum_check(f, name, 1, 0, 1, 0, v, 1, sizeof *v) : COFI_OK;
 }
 
 static hid_t lcpl_parents(void)
@@ -676,7 +782,8 @@ static int write_rows(cofi_h5 *f, const char *name, cofi_idx global_rows, cofi_i
     int rc = dset_write(f, name, d, cols, row0, nrows, buf, ld, memtype);
     if (H5Dclose(d) < 0 && !rc)
         rc = cofi_error(COFI_ERR_IO, "'%s': cannot write dataset '%s'", f->path, name);
-    return cofi_agree(f->comm, rc);
+    COFI_TRY(cofi_agree(f->comm, rc));
+    return checksum_write(f, name, checksum_rows(buf, row0, nrows, cols, ld, H5Tget_size(memtype)));
 }
 
 int cofi_h5_dset_create(cofi_h5 *f, const char *name, cofi_idx rows, cofi_idx cols,
@@ -696,7 +803,9 @@ int cofi_h5_dset_create(cofi_h5 *f, const char *name, cofi_idx rows, cofi_idx co
 int cofi_h5_dset_write(cofi_h5_dset *d, cofi_idx row0, cofi_idx nrows, const cofi_val *buf,
                        cofi_idx ld)
 {
-    return dset_write(d->f, d->name, (hid_t)d->id, d->cols, row0, nrows, buf, ld, COFI_H5T_VAL);
+    COFI_TRY(dset_write(d->f, d->name, (hid_t)d->id, d->cols, row0, nrows, buf, ld, COFI_H5T_VAL));
+    d->checksum += checksum_rows(buf, row0, nrows, d->cols, ld, sizeof *buf);
+    return COFI_OK;
 }
 
 int cofi_h5_dset_close(cofi_h5_dset *d)
@@ -705,7 +814,8 @@ int cofi_h5_dset_close(cofi_h5_dset *d)
                  ? cofi_error(COFI_ERR_IO, "'%s': cannot write dataset '%s'", d->f->path, d->name)
                  : COFI_OK;
     d->id = -1;
-    return cofi_agree(d->f->comm, rc);
+    COFI_TRY(cofi_agree(d->f->comm, rc));
+    return checksum_write(d->f, d->name, d->checksum);
 }
 
 int cofi_h5_write_val(cofi_h5 *f, const char *name, cofi_idx global_rows, cofi_idx cols,
@@ -751,7 +861,9 @@ int cofi_h5_write_scalar_val(cofi_h5 *f, const char *name, cofi_val v)
         H5Dclose(d);
     }
     H5Sclose(s);
-    return cofi_agree(f->comm, rc);
+    COFI_TRY(cofi_agree(f->comm, rc));
+    uint64_t sum = checksum_rows(&v, 0, 1, 0, 1, sizeof v); /* the same on every rank */
+    return attr_write(f, name, CHECKSUM_ATTR, H5T_STD_U64LE, H5T_NATIVE_UINT64, &sum);
 }
 
 /* ---------------------------------------------------------------- strings */
@@ -824,9 +936,9 @@ static int strings_from(cofi_strings *out, cofi_idx nrows, const char *const *pt
     return COFI_OK;
 }
 
-/* Strings of rows [row0, row0 + nrows), or of rows at[0..nrows) when at is set. */
+/* Strings of rows [row0, row0 + nrows), or (sparse) of rows at[0..nrows). */
 static int read_strings_sel(cofi_h5 *f, const char *name, cofi_idx row0, cofi_idx nrows,
-                            const cofi_idx *at, cofi_strings *out)
+                            int sparse, const cofi_idx *at, cofi_strings *out)
 {
     const cofi_comm *c = f->comm;
     memset(out, 0, sizeof *out);
@@ -847,7 +959,7 @@ static int read_strings_sel(cofi_h5 *f, const char *name, cofi_idx row0, cofi_id
         return cofi_agree(c, rc);
     }
     int local = COFI_OK;
-    if (nrows < 0 || (!at && (row0 < 0 || row0 + nrows > rows))) {
+    if (nrows < 0 || (!sparse && (row0 < 0 || row0 + nrows > rows))) {
         local = cofi_error(COFI_ERR_FORMAT, "'%s': dataset '%s' has %" PRIidx " entries; "
                            "expected at least %" PRIidx, f->path, name, rows, row0 + nrows);
         nrows = 0;
@@ -856,7 +968,7 @@ static int read_strings_sel(cofi_h5 *f, const char *name, cofi_idx row0, cofi_id
         if (at[i] < 0 || at[i] >= rows)
             local = cofi_error(COFI_ERR_INTERNAL, "row %" PRIidx " of '%s' out of range", at[i], name);
     if (local) nrows = 0;
-    int vl = H5Tis_variable_str(ft) > 0;
+    int vl = H5Tis_variable_str(ft) > 0, nullpad = H5Tget_strpad(ft) == H5T_STR_NULLPAD;
     size_t width = vl ? sizeof(char *) : H5Tget_size(ft);
     hid_t mt = H5Tcopy(H5T_C_S1);
     H5Tset_size(mt, vl ? H5T_VARIABLE : width);
@@ -895,9 +1007,11 @@ static int read_strings_sel(cofi_h5 *f, const char *name, cofi_idx row0, cofi_id
     H5Tclose(mt);
     H5Tclose(ft);
     H5Dclose(d);
+    rc = cofi_agree(c, local);
+    /* Fixed-length, null-padded strings (read as stored) read by ranges are checked. */
+    if (!rc && !sparse && !vl && nullpad) rc = checksum_check(f, name, rows, row0, nrows, 0, buf, 1, width);
     cofi_free(buf);
     cofi_free(coord);
-    rc = cofi_agree(c, local);
     if (rc) cofi_strings_free(out);
     return rc;
 }
@@ -905,13 +1019,13 @@ static int read_strings_sel(cofi_h5 *f, const char *name, cofi_idx row0, cofi_id
 int cofi_h5_read_strings(cofi_h5 *f, const char *name, cofi_idx row0, cofi_idx nrows,
                          cofi_strings *out)
 {
-    return read_strings_sel(f, name, row0, nrows, NULL, out);
+    return read_strings_sel(f, name, row0, nrows, 0, NULL, out);
 }
 
 int cofi_h5_read_strings_at(cofi_h5 *f, const char *name, cofi_idx n, const cofi_idx *rows,
                             cofi_strings *out)
 {
-    return read_strings_sel(f, name, 0, n, rows, out);
+    return read_strings_sel(f, name, 0, n, 1, rows, out);
 }
 
 int cofi_h5_group(cofi_h5 *f, const char *name)
@@ -929,8 +1043,8 @@ int cofi_h5_group(cofi_h5 *f, const char *name)
 
 /* ------------------------------------------------------------- attributes */
 
-static int attr_write(cofi_h5 *f, const char *obj, const char *name, hid_t type,
-                      const void *v)
+static int attr_write(cofi_h5 *f, const char *obj, const char *name, hid_t filetype,
+                      hid_t memtype, const void *v)
 {
     int rc = COFI_OK;
     hid_t o = H5Oopen((hid_t)f->id, obj, H5P_DEFAULT);
@@ -938,8 +1052,8 @@ static int attr_write(cofi_h5 *f, const char *obj, const char *name, hid_t type,
         return cofi_agree(f->comm, cofi_error(COFI_ERR_IO, "'%s': no object '%s'", f->path, obj));
     if (H5Aexists(o, name) > 0) H5Adelete(o, name);
     hid_t s = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(o, name, type, s, H5P_DEFAULT, H5P_DEFAULT);
-    if (a < 0 || H5Awrite(a, type, v) < 0)
+    hid_t a = H5Acreate2(o, name, filetype, s, H5P_DEFAULT, H5P_DEFAULT);
+    if (a < 0 || H5Awrite(a, memtype, v) < 0)
         rc = cofi_error(COFI_ERR_IO, "'%s': cannot write attribute '%s'", f->path, name);
     if (a >= 0) H5Aclose(a);
     H5Sclose(s);
@@ -949,12 +1063,12 @@ static int attr_write(cofi_h5 *f, const char *obj, const char *name, hid_t type,
 
 int cofi_h5_attr_set_idx(cofi_h5 *f, const char *obj, const char *name, cofi_idx v)
 {
-    return attr_write(f, obj, name, COFI_H5T_IDX, &v);
+    return attr_write(f, obj, name, COFI_H5T_IDX, COFI_H5T_IDX, &v);
 }
 
 int cofi_h5_attr_set_val(cofi_h5 *f, const char *obj, const char *name, cofi_val v)
 {
-    return attr_write(f, obj, name, COFI_H5T_VAL, &v);
+    return attr_write(f, obj, name, COFI_H5T_VAL, COFI_H5T_VAL, &v);
 }
 
 int cofi_h5_attr_set_str(cofi_h5 *f, const char *obj, const char *name, const char *v)
@@ -963,7 +1077,7 @@ int cofi_h5_attr_set_str(cofi_h5 *f, const char *obj, const char *name, const ch
     hid_t t = H5Tcopy(H5T_C_S1);
     H5Tset_size(t, H5T_VARIABLE);
     H5Tset_cset(t, valid_utf8(v) ? H5T_CSET_UTF8 : H5T_CSET_ASCII);
-    int rc = attr_write(f, obj, name, t, &v);
+    int rc = attr_write(f, obj, name, t, t, &v);
     H5Tclose(t);
     return rc;
 }

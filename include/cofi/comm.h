@@ -27,6 +27,8 @@ int cofi_agree(const cofi_comm *c, int rc);
 /* In-place sums across ranks (split into int-sized pieces when large). */
 int cofi_sum_val(const cofi_comm *c, cofi_val *buf, cofi_idx n);
 int cofi_sum_idx(const cofi_comm *c, cofi_idx *buf, cofi_idx n);
+/* Unsigned sums, modulo 2^64 (checksums). */
+int cofi_sum_u64(const cofi_comm *c, uint64_t *buf, cofi_idx n);
 int cofi_max_idx(const cofi_comm *c, cofi_idx *buf, cofi_idx n);
 int cofi_max_val(const cofi_comm *c, cofi_val *buf, cofi_idx n);
 int cofi_min_val(const cofi_comm *c, cofi_val *buf, cofi_idx n);

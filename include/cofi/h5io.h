@@ -96,6 +96,7 @@ typedef struct {
     cofi_h5 *f;
     cofi_idx rows, cols;
     char name[256];
+    uint64_t checksum; /* this rank's terms of the dataset's checksum so far */
 } cofi_h5_dset;
 int cofi_h5_dset_create(cofi_h5 *f, const char *name, cofi_idx rows, cofi_idx cols,
                         cofi_idx chunk_rows, cofi_idx chunk_cols, cofi_h5_dset *d);
