@@ -10,6 +10,7 @@
 #include "cofi/h5io.h"
 #include "cofi/error.h"
 #include "cofi/rng.h"
+#include "cofi/timer.h"
 
 #include <hdf5.h>
 
@@ -197,6 +198,7 @@ int cofi_h5_create(const cofi_comm *c, const char *path, cofi_h5 *f)
         return rc;
     }
     f->id = id;
+    f->created = cofi_now();
     return COFI_OK;
 }
 
@@ -279,16 +281,134 @@ static int sync_path(const char *path, int is_dir)
     return is_dir ? 0 : r;
 }
 
+/* A watchdog for HDF5's closing of a file being written.  HDF5 (1.10)
+ * flushes the metadata on close with collective writes (and truncates the
+ * file with a broadcast), and a write that fails there on some ranks only (an
+ * I/O error on one node) sends the ranks into different collectives: under
+ * ROMIO, gdb shows the ranks whose write worked waiting in the collective
+ * MPI_File_set_view of HDF5's metadata write and the failed rank in the
+ * truncation's MPI_Bcast, forever.  cofi cannot reach inside that, so the
+ * close (and the agreement after it) runs under an alarm: if it has not
+ * returned in time, rank 0 removes the temporary file and prints the error
+ * (prepared beforehand; the handler only calls unlink, write and _exit), and
+ * every rank exits with code 1. */
+static char watchdog_line[COFI_MSG_MAX + 256];
+static size_t watchdog_len;
+static char watchdog_tmp[COFI_PATH_MAX];
+static struct sigaction watchdog_old;
+
+static void on_watchdog(int sig)
+{
+    (void)sig;
+    if (watchdog_tmp[0]) unlink(watchdog_tmp);
+    if (watchdog_len > 0) {
+        ssize_t w = write(STDERR_FILENO, watchdog_line, watchdog_len);
+        (void)w;
+    }
+    _exit(1);
+}
+
+/* Arm the alarm for `seconds`; rank 0 prints `message` if it fires. */
+static void watchdog_arm(const cofi_h5 *f, unsigned seconds, const char *message)
+{
+    watchdog_len = 0;
+    watchdog_tmp[0] = '\0';
+    if (f->comm->rank == 0) {
+        snprintf(watchdog_tmp, sizeof watchdog_tmp, "%s", f->tmp);
+        snprintf(watchdog_line, sizeof watchdog_line, "%s: error: %s\n", cofi_error_program(),
+                 message);
+        watchdog_len = strlen(watchdog_line);
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_watchdog;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, &watchdog_old);
+    alarm(seconds);
+}
+
+static void watchdog_disarm(void)
+{
+    alarm(0);
+    sigaction(SIGALRM, &watchdog_old, NULL);
+}
+
+/* The time a close may take: COFI_CLOSE_TIMEOUT seconds if set (0: no
+ * limit), else at least a minute, and ten times as long as the file took to
+ * write (a close flushes only metadata: milliseconds where its data took
+ * seconds, on this machine). */
+static unsigned close_timeout(const cofi_h5 *f)
+{
+    const char *e = getenv("COFI_CLOSE_TIMEOUT");
+    if (e && *e) {
+        long v = strtol(e, NULL, 10);
+        return v > 0 ? (unsigned)(v < 86400 ? v : 86400) : 0;
+    }
+    double t = 10 * (cofi_now() - f->created);
+    return t > 60 ? (unsigned)(t < 86400 ? t : 86400) : 60;
+}
+
+/* Can the closed file be opened and every object header and attribute in it
+ * be read?  Rank 0 checks with HDF5's serial driver before the file is
+ * renamed into place: under OMPIO, a metadata write that failed on one rank
+ * while the file was closed was reported as success (the error only printed),
+ * and the run exited 0 with a file HDF5 could not open.  Metadata only: a few
+ * milliseconds. */
+#if H5_VERSION_GE(1, 12, 0)
+typedef H5O_info2_t visit_info;
+#else
+typedef H5O_info_t visit_info;
+#endif
+static herr_t visit_object(hid_t obj, const char *name, const visit_info *info, void *data)
+{
+    (void)info;
+    (void)data;
+    if (!strcmp(name, ".")) return 0;
+    hid_t o = H5Oopen(obj, name, H5P_DEFAULT);
+    if (o < 0) return -1;
+    int n = H5Aget_num_attrs(o);
+    herr_t rc = n < 0 ? -1 : 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        hid_t a = H5Aopen_by_idx(o, ".", H5_INDEX_NAME, H5_ITER_NATIVE, (hsize_t)i, H5P_DEFAULT,
+                                 H5P_DEFAULT);
+        if (a < 0) rc = -1;
+        else H5Aclose(a);
+    }
+    H5Oclose(o);
+    return rc;
+}
+
+static int readable_back(const char *path)
+{
+    hid_t id = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (id < 0) return 0;
+#if H5_VERSION_GE(1, 12, 0)
+    herr_t e = H5Ovisit3(id, H5_INDEX_NAME, H5_ITER_NATIVE, visit_object, NULL, H5O_INFO_BASIC);
+#else
+    herr_t e = H5Ovisit(id, H5_INDEX_NAME, H5_ITER_NATIVE, visit_object, NULL);
+#endif
+    return H5Fclose(id) >= 0 && e >= 0;
+}
+
 int cofi_h5_commit(cofi_h5 *f)
 {
     const cofi_comm *c = f->comm;
+    const unsigned limit = close_timeout(f);
+    char msg[COFI_PATH_MAX + 160];
+    snprintf(msg, sizeof msg, "cannot finish writing '%s': closing it did not complete on every "
+             "rank within %u s (an I/O error on some ranks?)", f->path, limit);
+    if (limit) watchdog_arm(f, limit, msg);
     int rc = H5Fclose((hid_t)f->id) < 0
                  ? cofi_error(COFI_ERR_IO, "cannot finish writing '%s'", f->path)
                  : COFI_OK;
     f->id = -1;
     /* Every rank has closed (the agree is a barrier): the file is complete. */
     rc = cofi_agree(c, rc);
+    if (limit) watchdog_disarm();
     if (c->rank == 0) {
+        if (rc == COFI_OK && !readable_back(f->tmp))
+            rc = cofi_error(COFI_ERR_IO, "cannot finish writing '%s': the file written cannot be "
+                            "read back (an I/O error on some ranks?)", f->path);
         if (rc == COFI_OK && sync_path(f->tmp, 0) != 0)
             rc = cofi_error(COFI_ERR_IO, "cannot write '%s': %s", f->path, strerror(errno));
         if (rc == COFI_OK && rename(f->tmp, f->path) != 0)
@@ -307,47 +427,21 @@ int cofi_h5_commit(cofi_h5 *f)
     return rc;
 }
 
-/* Giving up on a file being written, after an error the ranks agreed on.
- * HDF5 (1.10) flushes the file's metadata on close with collective calls, and
- * a write that fails there on some ranks only (an I/O error on one node,
- * under ROMIO) sends the ranks into different collectives: they would wait
- * for each other forever.  So the temporary file is removed first, and the
- * close runs under a watchdog: if it has not returned in ABANDON_SECONDS,
- * rank 0 prints the error already agreed (the line main would print) and
- * every rank exits with code 1.  A close that works takes milliseconds. */
+/* Giving up on a file being written, after an error the ranks agreed on: the
+ * temporary file is removed first, and the close runs under the watchdog for
+ * at most ABANDON_SECONDS (or COFI_CLOSE_TIMEOUT, if shorter), past which
+ * rank 0 prints the error already agreed (the line main would print).  A
+ * close that works takes milliseconds. */
 enum { ABANDON_SECONDS = 10 };
-static char abandon_line[COFI_MSG_MAX + 128];
-static size_t abandon_len;
-
-static void on_abandon_timeout(int sig)
-{
-    (void)sig;
-    if (abandon_len > 0) {
-        ssize_t w = write(STDERR_FILENO, abandon_line, abandon_len);
-        (void)w;
-    }
-    _exit(1);
-}
 
 static void close_abandoned(cofi_h5 *f)
 {
-    abandon_len = 0;
-    if (f->comm->rank == 0) {
-        unlink(f->tmp);
-        int n = snprintf(abandon_line, sizeof abandon_line, "%s: error: %s\n",
-                         cofi_error_program(), cofi_error_message()[0] ? cofi_error_message()
-                                                                        : "writing failed");
-        abandon_len = n > 0 ? strlen(abandon_line) : 0;
-    }
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_abandon_timeout;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGALRM, &sa, &old);
-    alarm(ABANDON_SECONDS);
+    if (f->comm->rank == 0) unlink(f->tmp);
+    unsigned limit = close_timeout(f);
+    if (limit == 0 || limit > ABANDON_SECONDS) limit = ABANDON_SECONDS;
+    watchdog_arm(f, limit, cofi_error_message()[0] ? cofi_error_message() : "writing failed");
     H5Fclose((hid_t)f->id);
-    alarm(0);
-    sigaction(SIGALRM, &old, NULL);
+    watchdog_disarm();
 }
 
 void cofi_h5_close(cofi_h5 *f)

@@ -1,7 +1,8 @@
 /* eio_preload.c - a test helper (LD_PRELOAD) that makes I/O fail with EIO on
  * one MPI rank, COFI_TEST_EIO_RANK=r, as an I/O error on one node would:
  * - every write to a file cofi is writing (its temporary output names,
- *   FILE.tmp-PID, also once unlinked);
+ *   FILE.tmp-PID, also once unlinked), after the first
+ *   COFI_TEST_EIO_WRITE_AFTER (default 0);
  * - or, with COFI_TEST_EIO_READ=TEXT, every read of a file whose path
  *   contains TEXT after the first COFI_TEST_EIO_AFTER (default 0) reads.
  * It wraps the read and write calls MPI-IO and HDF5 use.  Used by
@@ -40,13 +41,15 @@ static int read_fails(int fd)
 
 static int fails(int fd)
 {
+    static long writes;
     char path[4096];
-    const char *pat = getenv("COFI_TEST_EIO_READ");
+    const char *pat = getenv("COFI_TEST_EIO_READ"), *after = getenv("COFI_TEST_EIO_WRITE_AFTER");
     if ((pat && *pat) || !path_on_rank(fd, path, sizeof path)) return 0;
     const char *m = strstr(path, ".tmp-");
     if (!m) return 0;
     for (m += 5; *m >= '0' && *m <= '9'; m++) {}
-    return *m == '\0' || !strcmp(m, " (deleted)");
+    if (*m != '\0' && strcmp(m, " (deleted)") != 0) return 0;
+    return ++writes > (after ? atol(after) : 0);
 }
 
 #define WRAP(ret, name, params, args, test)                                    \

@@ -27,6 +27,7 @@ typedef struct {
     int64_t reserved;         /* ... and the bytes allocated on disk for them
                                * ahead of the writes (rank 0's figure; see
                                * h5io.c) */
+    double created;           /* while writing: when (cofi_now) it was created */
 } cofi_h5;
 
 /* Open an existing file for reading.  Checks first, on every rank, that the
