@@ -359,23 +359,25 @@ typedef H5O_info2_t visit_info;
 #else
 typedef H5O_info_t visit_info;
 #endif
+static herr_t visit_attr(hid_t obj, const char *name, const H5A_info_t *info, void *data)
+{
+    (void)info;
+    (void)data;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    if (a < 0) return -1;
+    H5Aclose(a);
+    return 0;
+}
+
 static herr_t visit_object(hid_t obj, const char *name, const visit_info *info, void *data)
 {
     (void)info;
     (void)data;
-    if (!strcmp(name, ".")) return 0;
-    hid_t o = H5Oopen(obj, name, H5P_DEFAULT);
+    hid_t o = H5Oopen(obj, name, H5P_DEFAULT); /* "." is the root group */
     if (o < 0) return -1;
-    int n = H5Aget_num_attrs(o);
-    herr_t rc = n < 0 ? -1 : 0;
-    for (int i = 0; i < n && rc == 0; i++) {
-        hid_t a = H5Aopen_by_idx(o, ".", H5_INDEX_NAME, H5_ITER_NATIVE, (hsize_t)i, H5P_DEFAULT,
-                                 H5P_DEFAULT);
-        if (a < 0) rc = -1;
-        else H5Aclose(a);
-    }
+    herr_t rc = H5Aiterate2(o, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, visit_attr, NULL);
     H5Oclose(o);
-    return rc;
+    return rc < 0 ? -1 : 0;
 }
 
 static int readable_back(const char *path)
