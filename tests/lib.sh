@@ -61,3 +61,20 @@ all_ranks_exited() { # np code
 
 # The number of lines of stderr that match a pattern.
 err_lines() { grep -c -- "$1" "$ERR" || true; }
+
+# No rank exited 0 of NP.  A rank whose process mpirun killed, after another
+# exited 1, records no code (mpirun then exits non-zero).
+none_succeeded() { # np
+    ! echo " $RANK_RCS" | grep -q " 0 " && { [ "$(echo $RANK_RCS | wc -w)" = "$1" ] || [ "$RC" != 0 ]; }
+}
+
+# eio RANK IO NP ARGS...: run on NP ranks under MPI-IO module IO (ompio,
+# romio321) with tests/eio_preload.c (COFI_EIO_PRELOAD) failing I/O on rank
+# RANK; the COFI_TEST_EIO_* variables set what fails.  ASan must otherwise
+# come first among preloaded libraries.
+eio() {
+    local r=$1 io=$2 np=$3
+    shift 3
+    COFI_TEST_EIO_RANK=$r LD_PRELOAD=$COFI_EIO_PRELOAD OMPI_MCA_io=$io \
+        ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 run "$np" "$@"
+}

@@ -197,18 +197,7 @@ fi
 # before, OMPIO's collective write returned success (exit 0, rank r's rows
 # lost) and under ROMIO the ranks hung inside HDF5's write; closing the file
 # given up on, whose metadata flush then fails on rank r only, runs under a
-# 10 s watchdog.  ASan must otherwise come first among preloaded libraries.
-# none_succeeded NP: no rank exited 0.  A rank whose process mpirun killed,
-# after another exited 1, records no code (mpirun then exits non-zero).
-none_succeeded() {
-    ! echo " $RANK_RCS" | grep -q " 0 " && { [ "$(echo $RANK_RCS | wc -w)" = "$1" ] || [ "$RC" != 0 ]; }
-}
-eio() { # RANK IO NP ARGS...: run with the I/O error on rank RANK, MPI-IO IO
-    local r=$1 io=$2 np=$3
-    shift 3
-    COFI_TEST_EIO_RANK=$r LD_PRELOAD=$COFI_EIO_PRELOAD OMPI_MCA_io=$io \
-        ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 run "$np" "$@"
-}
+# 10 s watchdog.  (none_succeeded and eio: lib.sh.)
 if [ -f "${COFI_EIO_PRELOAD:-}" ]; then
     for io in ompio romio321; do
         for r in 0 2; do
