@@ -55,6 +55,61 @@ static void handle_init(cofi_h5 *f, const cofi_comm *c, const char *path)
     snprintf(f->path, sizeof f->path, "%s", path);
 }
 
+/* A watchdog for the steps HDF5 (1.10) runs as collectives of its own, where
+ * an I/O error on some ranks only (one node's) sends the ranks into
+ * different collectives, forever, and cofi cannot reach inside:
+ * - closing a file being written: HDF5 flushes the metadata with collective
+ *   writes and truncates the file with a broadcast.  Under ROMIO, gdb shows
+ *   the ranks whose write worked waiting in the collective MPI_File_set_view
+ *   of the metadata write and the failed rank in the truncation's MPI_Bcast.
+ * - opening an input: rank 0 reads the superblock and broadcasts it.  Under
+ *   ROMIO, a read error there leaves rank 0 in the barrier of the
+ *   MPI_File_close of H5Fopen's cleanup and the others in the broadcast.
+ * So those steps (and the agreement after them) run under an alarm: if they
+ * have not returned in time, rank 0 removes the temporary file (if any) and
+ * prints the error (prepared beforehand; the handler only calls unlink, write
+ * and _exit), and every rank exits with code 1. */
+static char watchdog_line[COFI_MSG_MAX + 256];
+static size_t watchdog_len;
+static char watchdog_tmp[COFI_PATH_MAX];
+static struct sigaction watchdog_old;
+
+static void on_watchdog(int sig)
+{
+    (void)sig;
+    if (watchdog_tmp[0]) unlink(watchdog_tmp);
+    if (watchdog_len > 0) {
+        ssize_t w = write(STDERR_FILENO, watchdog_line, watchdog_len);
+        (void)w;
+    }
+    _exit(1);
+}
+
+/* Arm the alarm for `seconds`; rank 0 prints `message` if it fires. */
+static void watchdog_arm(const cofi_h5 *f, unsigned seconds, const char *message)
+{
+    watchdog_len = 0;
+    watchdog_tmp[0] = '\0';
+    if (f->comm->rank == 0) {
+        snprintf(watchdog_tmp, sizeof watchdog_tmp, "%s", f->tmp);
+        snprintf(watchdog_line, sizeof watchdog_line, "%s: error: %s\n", cofi_error_program(),
+                 message);
+        watchdog_len = strlen(watchdog_line);
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_watchdog;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, &watchdog_old);
+    alarm(seconds);
+}
+
+static void watchdog_disarm(void)
+{
+    alarm(0);
+    sigaction(SIGALRM, &watchdog_old, NULL);
+}
+
 /* Test hook (builds with COFI_FAULT_INJECTION): COFI_FAIL_OPEN_RANK=r makes
  * opening any input fail on rank r alone, as a file missing on one node
  * would. */
@@ -97,6 +152,26 @@ static int is_hdf5(const char *path)
 #endif
 }
 
+/* A limit in seconds from the environment variable `name`, if set: 0 means
+ * none, and at most a day. */
+static int timeout_from_env(const char *name, unsigned *seconds)
+{
+    const char *e = getenv(name);
+    if (!e || !*e) return 0;
+    long v = strtol(e, NULL, 10);
+    *seconds = v > 0 ? (unsigned)(v < 86400 ? v : 86400) : 0;
+    return 1;
+}
+
+/* The time HDF5's opening of an input may take (it reads the superblock and
+ * a few object headers: milliseconds here): COFI_OPEN_TIMEOUT seconds if set
+ * (0: no limit), else a minute. */
+static unsigned open_timeout(void)
+{
+    unsigned v;
+    return timeout_from_env("COFI_OPEN_TIMEOUT", &v) ? v : 60;
+}
+
 static int open_mode(const cofi_comm *c, const char *path, cofi_h5 *f, unsigned flags)
 {
     h5_quiet();
@@ -114,12 +189,20 @@ static int open_mode(const cofi_comm *c, const char *path, cofi_h5 *f, unsigned 
     if (!ok)
         return cofi_error(COFI_ERR_FORMAT, "'%s' is not an HDF5 file (or is damaged)", path);
     hid_t fapl = fapl_mpio(c);
+    const unsigned limit = open_timeout();
+    if (limit) {
+        char msg[COFI_PATH_MAX + 160];
+        snprintf(msg, sizeof msg, "cannot open '%s': opening it with HDF5 did not complete on "
+                 "every rank within %u s (an I/O error on some ranks?)", path, limit);
+        watchdog_arm(f, limit, msg);
+    }
     hid_t id = H5Fopen(path, flags, fapl);
     H5Pclose(fapl);
     rc = id < 0 ? cofi_error(COFI_ERR_FORMAT, "cannot open '%s' with HDF5: the file is "
                              "damaged or truncated", path)
                 : COFI_OK;
     rc = cofi_agree(c, rc);
+    if (limit) watchdog_disarm();
     if (rc) {
         if (id >= 0) H5Fclose(id);
         return rc;
@@ -281,69 +364,14 @@ static int sync_path(const char *path, int is_dir)
     return is_dir ? 0 : r;
 }
 
-/* A watchdog for HDF5's closing of a file being written.  HDF5 (1.10)
- * flushes the metadata on close with collective writes (and truncates the
- * file with a broadcast), and a write that fails there on some ranks only (an
- * I/O error on one node) sends the ranks into different collectives: under
- * ROMIO, gdb shows the ranks whose write worked waiting in the collective
- * MPI_File_set_view of HDF5's metadata write and the failed rank in the
- * truncation's MPI_Bcast, forever.  cofi cannot reach inside that, so the
- * close (and the agreement after it) runs under an alarm: if it has not
- * returned in time, rank 0 removes the temporary file and prints the error
- * (prepared beforehand; the handler only calls unlink, write and _exit), and
- * every rank exits with code 1. */
-static char watchdog_line[COFI_MSG_MAX + 256];
-static size_t watchdog_len;
-static char watchdog_tmp[COFI_PATH_MAX];
-static struct sigaction watchdog_old;
-
-static void on_watchdog(int sig)
-{
-    (void)sig;
-    if (watchdog_tmp[0]) unlink(watchdog_tmp);
-    if (watchdog_len > 0) {
-        ssize_t w = write(STDERR_FILENO, watchdog_line, watchdog_len);
-        (void)w;
-    }
-    _exit(1);
-}
-
-/* Arm the alarm for `seconds`; rank 0 prints `message` if it fires. */
-static void watchdog_arm(const cofi_h5 *f, unsigned seconds, const char *message)
-{
-    watchdog_len = 0;
-    watchdog_tmp[0] = '\0';
-    if (f->comm->rank == 0) {
-        snprintf(watchdog_tmp, sizeof watchdog_tmp, "%s", f->tmp);
-        snprintf(watchdog_line, sizeof watchdog_line, "%s: error: %s\n", cofi_error_program(),
-                 message);
-        watchdog_len = strlen(watchdog_line);
-    }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_watchdog;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGALRM, &sa, &watchdog_old);
-    alarm(seconds);
-}
-
-static void watchdog_disarm(void)
-{
-    alarm(0);
-    sigaction(SIGALRM, &watchdog_old, NULL);
-}
-
 /* The time a close may take: COFI_CLOSE_TIMEOUT seconds if set (0: no
  * limit), else at least a minute, and ten times as long as the file took to
  * write (a close flushes only metadata: milliseconds where its data took
  * seconds, on this machine). */
 static unsigned close_timeout(const cofi_h5 *f)
 {
-    const char *e = getenv("COFI_CLOSE_TIMEOUT");
-    if (e && *e) {
-        long v = strtol(e, NULL, 10);
-        return v > 0 ? (unsigned)(v < 86400 ? v : 86400) : 0;
-    }
+    unsigned v;
+    if (timeout_from_env("COFI_CLOSE_TIMEOUT", &v)) return v;
     double t = 10 * (cofi_now() - f->created);
     return t > 60 ? (unsigned)(t < 86400 ? t : 86400) : 60;
 }

@@ -227,8 +227,7 @@ if [ -f "${COFI_EIO_PRELOAD:-}" ]; then
     # error trains (N past the last read).  OMPIO may hand back zeros for a
     # failed read without an error: the datasets' checksums catch that (before
     # them, such runs trained on the zeros when they passed the ratings'
-    # checks).  (A read error on rank 0 while HDF5 opens the file still hangs
-    # under ROMIO: README, Reliability.)
+    # checks).  (Rank 0's read errors while the file is opened: below.)
     # A run a read error stopped: exit 1 on each of 3 ranks, one message
     # saying what could not be read.
     read_stop_ok() {
@@ -258,6 +257,32 @@ if [ -f "${COFI_EIO_PRELOAD:-}" ]; then
         check "read errors on rank 2, $io: 12 runs end alike within 40 s, stopped with one message or with the right model ($stopped stopped)" [ $bad = 0 ]
         check "read errors on rank 2, $io: most runs stopped" [ $stopped -ge 8 ]
     done
+    # Read errors on rank 0 while the input is opened: rank 0 reads HDF5's
+    # superblock and broadcasts it, and under ROMIO a read error there (N =
+    # 2-7) left rank 0 in the barrier of H5Fopen's cleanup and the others in
+    # the broadcast, forever.  Now the open runs under a watchdog
+    # (COFI_OPEN_TIMEOUT, 3 s here): every run ends with one message and no
+    # output, no rank exiting 0 (a rank mpirun kills after another's watchdog
+    # exit records no code).
+    for io in romio321 ompio; do
+        bad=0 timed=0
+        for n in 0 1 2 3 5 7 8 10; do
+            t0=$(date +%s)
+            rm -f "$WORK"/r.h5*
+            COFI_OPEN_TIMEOUT=3 COFI_TEST_EIO_READ="$WORK/g.h5" COFI_TEST_EIO_AFTER=$n eio 0 $io 3 "${TR[@]}" -o "$WORK/r.h5"
+            t=$(( $(date +%s) - t0 ))
+            if ! none_succeeded 3 || [ "$(err_lines "^cofi")" != 1 ] || [ "$t" -ge 40 ] ||
+                ls "$WORK"/r.h5* >/dev/null 2>&1; then
+                bad=$((bad + 1)); echo "rank 0 read error after $n reads, $io: ranks ended '$RANK_RCS' in $t s: $(head -c 300 "$ERR")"
+            fi
+            grep -q "cannot open '.*g.h5': opening it with HDF5 did not complete on every rank within 3 s" "$ERR" &&
+                timed=$((timed + 1))
+        done
+        check "read errors on rank 0 while opening, $io: 8 runs stop within 40 s, no rank exits 0, one message, no output ($timed by the open watchdog)" [ $bad = 0 ]
+        [ $io = romio321 ] && timed_romio=$timed
+    done
+    check "read errors on rank 0 while opening, romio321: the watchdog ended the runs stuck in HDF5's open ($timed_romio of 8)" \
+        [ "$timed_romio" -ge 3 ]
     # The ratings alone, with no ids read after them: before the checksums,
     # OMPIO's zeros for rank 2's failed read of /ratings/rating (N = 12)
     # trained a wrong model and exited 0.
