@@ -172,7 +172,7 @@ static unsigned open_timeout(void)
     return timeout_from_env("COFI_OPEN_TIMEOUT", &v) ? v : 60;
 }
 
-static int open_mode(const cofi_comm *c, const char *path, cofi_h5 *f, unsigned flags)
+int cofi_h5_open(const cofi_comm *c, const char *path, cofi_h5 *f)
 {
     h5_quiet();
     handle_init(f, c, path);
@@ -196,7 +196,7 @@ static int open_mode(const cofi_comm *c, const char *path, cofi_h5 *f, unsigned 
                  "every rank within %u s (an I/O error on some ranks?)", path, limit);
         watchdog_arm(f, limit, msg);
     }
-    hid_t id = H5Fopen(path, flags, fapl);
+    hid_t id = H5Fopen(path, H5F_ACC_RDONLY, fapl);
     H5Pclose(fapl);
     rc = id < 0 ? cofi_error(COFI_ERR_FORMAT, "cannot open '%s' with HDF5: the file is "
                              "damaged or truncated", path)
@@ -211,15 +211,6 @@ static int open_mode(const cofi_comm *c, const char *path, cofi_h5 *f, unsigned 
     return COFI_OK;
 }
 
-int cofi_h5_open(const cofi_comm *c, const char *path, cofi_h5 *f)
-{
-    return open_mode(c, path, f, H5F_ACC_RDONLY);
-}
-
-int cofi_h5_open_rw(const cofi_comm *c, const char *path, cofi_h5 *f)
-{
-    return open_mode(c, path, f, H5F_ACC_RDWR);
-}
 
 int cofi_same_file(const char *a, const char *b)
 {

@@ -33,8 +33,6 @@ typedef struct {
 /* Open an existing file for reading.  Checks first, on every rank, that the
  * path exists, is a regular file and is readable, and that it is HDF5. */
 int cofi_h5_open(const cofi_comm *c, const char *path, cofi_h5 *f);
-/* Open an existing file for reading and writing in place (no temporary). */
-int cofi_h5_open_rw(const cofi_comm *c, const char *path, cofi_h5 *f);
 /* Start writing `path` (under a temporary name). */
 int cofi_h5_create(const cofi_comm *c, const char *path, cofi_h5 *f);
 /* Check up front, before any long work, that `path` could be created (rank 0
