@@ -26,11 +26,16 @@ static const char help[] =
     "  train      fit X, W, b to a ratings file with Adam or gradient descent\n"
     "  predict    every user's top-K unrated items, or the dense matrix, to a file\n"
     "  recommend  print one user's best unrated items\n"
-    "  bench      time training iterations on generated data against the machine's peak\n"
+    "  bench      time training iterations on generated data against the FMA peak\n"
     "\n"
     "'cofi COMMAND --help' describes each command.  Exit codes: 0 success, 1 error,\n"
     "2 bad command line, 75 stopped early by a signal or --max-time after writing a\n"
-    "checkpoint.  Threads per rank: OMP_NUM_THREADS or --threads.\n";
+    "checkpoint.  Threads per rank: OMP_NUM_THREADS or --threads.\n"
+    "\n"
+    "environment: COFI_OPEN_TIMEOUT and COFI_CLOSE_TIMEOUT, the seconds HDF5's open\n"
+    "of an input and close of an output may take on every rank before each rank exits\n"
+    "1 (an I/O error on one node can stall them; defaults: a minute, and for a close\n"
+    "at least 10 times the file's writing time; 0: no limit).\n";
 
 typedef int (*cmd_fn)(const cofi_comm *, int, char **);
 static const struct {
