@@ -85,7 +85,13 @@ static void on_watchdog(int sig)
     _exit(1);
 }
 
-/* Arm the alarm for `seconds`; rank 0 prints `message` if it fires. */
+/* Arm the alarm for `seconds`; rank 0 prints `message` if it fires.  The
+ * other ranks wait WATCHDOG_GRACE seconds more, so that rank 0's alarm comes
+ * first: mpirun stops the other ranks when one exits this way, and had it
+ * stopped rank 0 first, the message would be lost and the temporary file
+ * left. */
+enum { WATCHDOG_GRACE = 2 };
+
 static void watchdog_arm(const cofi_h5 *f, unsigned seconds, const char *message)
 {
     watchdog_len = 0;
@@ -101,7 +107,7 @@ static void watchdog_arm(const cofi_h5 *f, unsigned seconds, const char *message
     sa.sa_handler = on_watchdog;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGALRM, &sa, &watchdog_old);
-    alarm(seconds);
+    alarm(f->comm->rank == 0 ? seconds : seconds + WATCHDOG_GRACE);
 }
 
 static void watchdog_disarm(void)
