@@ -73,6 +73,7 @@ static char watchdog_line[COFI_MSG_MAX + 256];
 static size_t watchdog_len;
 static char watchdog_tmp[COFI_PATH_MAX];
 static struct sigaction watchdog_old;
+static int watchdog_armed;
 
 static void on_watchdog(int sig)
 {
@@ -85,7 +86,8 @@ static void on_watchdog(int sig)
     _exit(1);
 }
 
-/* Arm the alarm for `seconds`; rank 0 prints `message` if it fires.  The
+/* Arm the alarm for `seconds` (0: no alarm, and watchdog_disarm does
+ * nothing); rank 0 prints `message` if it fires.  The
  * other ranks wait WATCHDOG_GRACE seconds more, so that rank 0's alarm comes
  * first: mpirun stops the other ranks when one exits this way, and had it
  * stopped rank 0 first, the message would be lost and the temporary file
@@ -94,6 +96,8 @@ enum { WATCHDOG_GRACE = 2 };
 
 static void watchdog_arm(const cofi_h5 *f, unsigned seconds, const char *message)
 {
+    watchdog_armed = seconds > 0;
+    if (!watchdog_armed) return;
     watchdog_len = 0;
     watchdog_tmp[0] = '\0';
     if (f->comm->rank == 0) {
@@ -112,6 +116,8 @@ static void watchdog_arm(const cofi_h5 *f, unsigned seconds, const char *message
 
 static void watchdog_disarm(void)
 {
+    if (!watchdog_armed) return;
+    watchdog_armed = 0;
     alarm(0);
     sigaction(SIGALRM, &watchdog_old, NULL);
 }
@@ -196,19 +202,17 @@ int cofi_h5_open(const cofi_comm *c, const char *path, cofi_h5 *f)
         return cofi_error(COFI_ERR_FORMAT, "'%s' is not an HDF5 file (or is damaged)", path);
     hid_t fapl = fapl_mpio(c);
     const unsigned limit = open_timeout();
-    if (limit) {
-        char msg[COFI_PATH_MAX + 160];
-        snprintf(msg, sizeof msg, "cannot open '%s': opening it with HDF5 did not complete on "
-                 "every rank within %u s (an I/O error on some ranks?)", path, limit);
-        watchdog_arm(f, limit, msg);
-    }
+    char msg[COFI_PATH_MAX + 160];
+    snprintf(msg, sizeof msg, "cannot open '%s': opening it with HDF5 did not complete on every "
+             "rank within %u s (an I/O error on some ranks?)", path, limit);
+    watchdog_arm(f, limit, msg);
     hid_t id = H5Fopen(path, H5F_ACC_RDONLY, fapl);
     H5Pclose(fapl);
     rc = id < 0 ? cofi_error(COFI_ERR_FORMAT, "cannot open '%s' with HDF5: the file is "
                              "damaged or truncated", path)
                 : COFI_OK;
     rc = cofi_agree(c, rc);
-    if (limit) watchdog_disarm();
+    watchdog_disarm();
     if (rc) {
         if (id >= 0) H5Fclose(id);
         return rc;
@@ -424,14 +428,14 @@ int cofi_h5_commit(cofi_h5 *f)
     char msg[COFI_PATH_MAX + 160];
     snprintf(msg, sizeof msg, "cannot finish writing '%s': closing it did not complete on every "
              "rank within %u s (an I/O error on some ranks?)", f->path, limit);
-    if (limit) watchdog_arm(f, limit, msg);
+    watchdog_arm(f, limit, msg);
     int rc = H5Fclose((hid_t)f->id) < 0
                  ? cofi_error(COFI_ERR_IO, "cannot finish writing '%s'", f->path)
                  : COFI_OK;
     f->id = -1;
     /* Every rank has closed (the agree is a barrier): the file is complete. */
     rc = cofi_agree(c, rc);
-    if (limit) watchdog_disarm();
+    watchdog_disarm();
     if (c->rank == 0) {
         if (rc == COFI_OK && !readable_back(f->tmp))
             rc = cofi_error(COFI_ERR_IO, "cannot finish writing '%s': the file written cannot be "
