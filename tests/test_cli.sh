@@ -6,10 +6,13 @@ source "$(dirname "$0")/lib.sh"
 run 1 --help
 check "cofi --help exits 0" [ "$RC" -eq 0 ]
 check "cofi --help lists commands" grep -q "train" "$OUT"
-for cmd in generate convert train; do
+check "cofi --help fits 80 columns" [ "$(awk 'length > 80' "$OUT" | wc -l)" -eq 0 ]
+for cmd in generate convert train predict recommend bench; do
     run 2 "$cmd" --help
     check "$cmd --help exits 0" [ "$RC" -eq 0 ]
     check "$cmd --help printed once" [ "$(grep -c '^usage: cofi' "$OUT")" -eq 1 ]
+    check "$cmd --help fits 80 columns: $(awk 'length > 80' "$OUT" | head -1)" \
+        [ "$(awk 'length > 80' "$OUT" | wc -l)" -eq 0 ]
 done
 
 run 2 frobnicate
