@@ -182,6 +182,7 @@ tool_case 2 "comma-separated counts" "$PYTHON" "$T/bench-notebook" --cofi "$COFI
 tool_case 2 "more than --items x --users" "$PYTHON" "$T/bench-notebook" --cofi "$COFI" --items 10 --users 10 --ratings 500
 tool_case 2 "takes no arguments" bash "$T/quickstart" --bogus
 tool_case 2 "positive integer" bash "$T/mpirun-flags" abc
+tool_case 2 "unknown argument '--bogus'" bash "$T/setup-deps" --bogus
 # Every option of the Python tools has a help text; every --help works.
 check "tools' --help: every option explained" "$PYTHON" "$TESTS_DIR/check_tool_help.py" "$T" "$PYTHON"
 finish
