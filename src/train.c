@@ -284,20 +284,21 @@ int cofi_trainer_prepare(cofi_trainer *tr, int zero_cold)
 static void print_header(const cofi_trainer *tr)
 {
     if (tr->comm->rank != 0 || tr->opts.print_every <= 0) return;
-    printf("%8s  %18s  %10s  %10s", "iter", "cost", "train_rmse", "train_mae");
-    if (tr->val) printf("  %10s  %10s", "val_rmse", "val_mae");
-    printf("  %10s\n", "seconds");
+    /* 79 columns with the validation columns, 57 without */
+    printf("%7s  %15s  %10s %10s", "iter", "cost", "train_rmse", "train_mae");
+    if (tr->val) printf(" %10s %10s", "val_rmse", "val_mae");
+    printf(" %9s\n", "seconds");
 }
 
 static void print_row(const cofi_trainer *tr, cofi_idx t, double secs)
 {
     if (tr->comm->rank != 0 || tr->opts.print_every <= 0) return;
-    printf("%8" PRIidx "  %18.10g  %10.6f  %10.6f", t, tr->cost[t], tr->rmse[t], tr->mae[t]);
+    printf("%7" PRIidx "  %15.10g  %10.6f %10.6f", t, tr->cost[t], tr->rmse[t], tr->mae[t]);
     if (tr->val) {
-        if (isnan(tr->val_rmse[t])) printf("  %10s  %10s", "-", "-");
-        else printf("  %10.6f  %10.6f", tr->val_rmse[t], tr->val_mae[t]);
+        if (isnan(tr->val_rmse[t])) printf(" %10s %10s", "-", "-");
+        else printf(" %10.6f %10.6f", tr->val_rmse[t], tr->val_mae[t]);
     }
-    printf("  %10.3f\n", secs);
+    printf(" %9.3f\n", secs);
 }
 
 static void step(cofi_trainer *tr, cofi_val *P, cofi_idx ldp, const cofi_val *G, cofi_idx ldg,

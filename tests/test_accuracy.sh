@@ -21,6 +21,12 @@ val=$(cat "$WORK/val1.txt")
 check "validation RMSE $val approaches the noise level 0.5 (< 0.6)" \
     "$PYTHON" -c "import sys; assert 0.45 < float(sys.argv[1]) < 0.6" "$val"
 check "progress table has validation columns" grep -q "val_rmse *val_mae" "$OUT"
+# the table: its header and rows up to the summary, 7 columns, 80 columns wide
+awk '/^ *iter /{t=1} /^summary:/{t=0} t' "$OUT" > "$WORK/table.txt"
+check "progress table: a header and 4 rows ($(wc -l < "$WORK/table.txt") lines)" \
+    [ "$(wc -l < "$WORK/table.txt")" -eq 5 ]
+check "progress table: 7 fields per line, at most 80 columns: $(awk 'NF != 7 || length > 80' "$WORK/table.txt" | head -1)" \
+    [ -z "$(awk 'NF != 7 || length > 80' "$WORK/table.txt")" ]
 
 # --- offsets undone; cold start; ids training never saw ------------------------
 $CA shift "$WORK/g.h5" "$WORK/s.h5" 3.0
