@@ -5,6 +5,7 @@
 #include "cofi/rng.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 int cofi_indptr_validate(const cofi_idx *p, cofi_idx n, cofi_idx nnz, const char *path)
@@ -92,6 +93,26 @@ int cofi_ratings_to_single(cofi_ratings *R)
     return COFI_OK;
 }
 
+/* Fill titem and rpos from tptr, visiting the local items in the order
+ * `order` (NULL: increasing), so each user's list is in that order. */
+static int fill_transpose(cofi_ratings *R, const cofi_idx *order)
+{
+    const cofi_idx nu = R->n_users;
+    cofi_idx *next = cofi_malloc((size_t)nu + 1, sizeof *next, "user index");
+    if (!next) return COFI_ERR_NOMEM;
+    memcpy(next, R->tptr, ((size_t)nu + 1) * sizeof *next);
+    for (cofi_idx n = 0; n < R->n_local; n++) {
+        const cofi_idx i = order ? order[n] : n;
+        for (cofi_idx r = R->indptr[i]; r < R->indptr[i + 1]; r++) {
+            cofi_idx t = next[R->user[r]]++;
+            R->titem[t] = (cofi_lidx)i;
+            R->rpos[r] = (cofi_lidx)t;
+        }
+    }
+    cofi_free(next);
+    return COFI_OK;
+}
+
 int cofi_ratings_build_transpose(cofi_ratings *R)
 {
     cofi_idx nu = R->n_users, nnz = R->nnz_local;
@@ -101,18 +122,48 @@ int cofi_ratings_build_transpose(cofi_ratings *R)
     if (!R->tptr || !R->titem || !R->rpos) return COFI_ERR_NOMEM;
     for (cofi_idx r = 0; r < nnz; r++) R->tptr[R->user[r] + 1]++;
     for (cofi_idx j = 0; j < nu; j++) R->tptr[j + 1] += R->tptr[j];
-    /* Filling in item order keeps each user's list sorted by item. */
-    cofi_idx *next = cofi_malloc((size_t)nu + 1, sizeof *next, "user index");
-    if (!next) return COFI_ERR_NOMEM;
-    memcpy(next, R->tptr, ((size_t)nu + 1) * sizeof *next);
-    for (cofi_idx i = 0; i < R->n_local; i++)
-        for (cofi_idx r = R->indptr[i]; r < R->indptr[i + 1]; r++) {
-            cofi_idx t = next[R->user[r]]++;
-            R->titem[t] = (cofi_lidx)i;
-            R->rpos[r] = (cofi_lidx)t;
-        }
-    cofi_free(next);
-    return COFI_OK;
+    return fill_transpose(R, NULL);
+}
+
+uint64_t cofi_ratings_item_key(cofi_idx global_item)
+{
+    return cofi_mix64((uint64_t)global_item + UINT64_C(0x9e3779b97f4a7c15));
+}
+
+typedef struct {
+    uint64_t key;
+    cofi_idx item;
+} keyed_item;
+
+static int cmp_keyed(const void *a, const void *b)
+{
+    const keyed_item *x = a, *y = b;
+    return x->key < y->key ? -1 : x->key > y->key;
+}
+
+int cofi_ratings_order_transpose(cofi_ratings *R, int hashed)
+{
+    if (!hashed) return fill_transpose(R, NULL);
+    const cofi_idx nl = R->n_local;
+    keyed_item *ki = cofi_malloc((size_t)(nl > 0 ? nl : 1), sizeof *ki, "item order");
+    cofi_idx *order = cofi_malloc((size_t)(nl > 0 ? nl : 1), sizeof *order, "item order");
+    int rc = ki && order ? COFI_OK : COFI_ERR_NOMEM;
+    if (!rc) {
+        /* the mix is a bijection: no two items share a key */
+        for (cofi_idx i = 0; i < nl; i++)
+            ki[i].key = cofi_ratings_item_key(R->item_begin + i), ki[i].item = i;
+        qsort(ki, (size_t)nl, sizeof *ki, cmp_keyed);
+        for (cofi_idx n = 0; n < nl; n++) order[n] = ki[n].item;
+        rc = fill_transpose(R, order);
+    }
+    cofi_free(ki);
+    cofi_free(order);
+    return rc;
+}
+
+int cofi_ratings_hashed_order_pays(const cofi_ratings *R)
+{
+    return (double)R->nnz >= COFI_HASHED_ORDER_DENSITY * (double)R->n_items * (double)R->n_users;
 }
 
 double cofi_ratings_bytes(const cofi_ratings *R)

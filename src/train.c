@@ -144,7 +144,7 @@ int cofi_trainer_history_reserve(cofi_trainer *tr, cofi_idx n)
     return rc;
 }
 
-int cofi_trainer_init(cofi_trainer *tr, const cofi_comm *c, const cofi_ratings *R,
+int cofi_trainer_init(cofi_trainer *tr, const cofi_comm *c, cofi_ratings *R,
                       cofi_model *M, const cofi_train_opts *o, const cofi_pairs *val,
                       cofi_timers *timers)
 {
@@ -196,6 +196,9 @@ int cofi_trainer_init(cofi_trainer *tr, const cofi_comm *c, const cofi_ratings *
         if (!rc && val) rc = copy_alloc(&tr->cand, M);
     }
     if (!rc && val) rc = copy_alloc(&tr->best, M);
+    /* the user pass's order (see cofi_ratings_order_transpose): hashed on
+     * dense data, where it is faster; the same rule on every rank */
+    if (!rc && cofi_ratings_hashed_order_pays(R)) rc = cofi_ratings_order_transpose(R, 1);
     if (!rc) rc = cofi_kernel_ws_alloc(&tr->ws, R, M->ld, o->precision_single);
     rc = cofi_agree(c, rc);
     if (!rc) {

@@ -2,7 +2,8 @@
  * against finite differences of the cost, for several k (padding), with
  * offsets, plain and count-weighted ridge, clipped metrics, on item slices
  * that mimic ranks, at several thread counts and ways of handing out the
- * blocks (bitwise equal to one thread). */
+ * blocks (bitwise equal to one thread), with the user pass in increasing and
+ * in hashed item order; the hashed order's index against its definition. */
 #include "testutil.h"
 
 #include <math.h>
@@ -159,8 +160,8 @@ static void slice(const dense *d, cofi_idx i0, cofi_idx nl, cofi_ratings *R, cof
 enum { SPLIT_NORMAL, SPLIT_STEAL, SPLIT_NESTED };
 
 /* Kernel over `parts` item slices, summed as the trainer's allreduce would. */
-static void kernel_all(const dense *d, int parts, int split, double *gX, double *gW, double *gb,
-                       double *gib, double *J, double *ssec, double *saec)
+static void kernel_all(const dense *d, int parts, int split, int hashed, double *gX, double *gW,
+                       double *gb, double *gib, double *J, double *ssec, double *saec)
 {
     cofi_idx k = d->k;
     const cofi_kernel_params kp = {d->lambda, d->weighted};
@@ -177,6 +178,7 @@ static void kernel_all(const dense *d, int parts, int split, double *gX, double 
         cofi_model M;
         cofi_kernel_ws ws;
         slice(d, i0, i1 - i0, &R, &M);
+        if (hashed) CHECK(cofi_ratings_order_transpose(&R, 1) == 0, "hashed order");
         cofi_kernel_ws_alloc(&ws, &R, M.ld, 0);
         if (split == SPLIT_STEAL)
             for (int t = 0; t < ws.threads; t++) ws.iblk[t] = ws.ublk[t] = 0;
@@ -242,6 +244,7 @@ static void test_shape(cofi_idx ni, cofi_idx nu, cofi_idx k, int weighted)
     double *gX1 = malloc(sizeof(double) * nx), *gW1 = malloc(sizeof(double) * nw), J1 = 0;
     double *gb1 = malloc(sizeof(double) * (size_t)nu), *gib1 = malloc(sizeof(double) * (size_t)ni);
     double ssec1 = 0, saec1 = 0;
+    for (int hashed = 0; hashed <= 1; hashed++)
     for (int parts = 1; parts <= 4; parts++) {
         for (int run = 1; run <= 7; run++) {
             /* 1-3 threads as handed out, then 2-3 stealing, 2-3 nested */
@@ -249,10 +252,10 @@ static void test_shape(cofi_idx ni, cofi_idx nu, cofi_idx k, int weighted)
             const int split = run <= 3 ? SPLIT_NORMAL : run <= 5 ? SPLIT_STEAL : SPLIT_NESTED;
             omp_set_num_threads(threads);
             double J, ssec, saec;
-            kernel_all(&d, parts, split, gX, gW, gb, gib, &J, &ssec, &saec);
-            char what[96];
-            snprintf(what, sizeof what, "k=%ld w=%d parts=%d threads=%d split=%d J", (long)k, weighted,
-                     parts, threads, split);
+            kernel_all(&d, parts, split, hashed, gX, gW, gb, gib, &J, &ssec, &saec);
+            char what[112];
+            snprintf(what, sizeof what, "k=%ld w=%d hashed=%d parts=%d threads=%d split=%d J", (long)k,
+                     weighted, hashed, parts, threads, split);
             CHECK_CLOSE(J, rJ, 1e-12, what);
             CHECK_CLOSE(ssec, rssec, 1e-12, "clipped squared error");
             CHECK_CLOSE(saec, rsaec, 1e-12, "clipped absolute error");
@@ -298,7 +301,7 @@ static void test_shape(cofi_idx ni, cofi_idx nu, cofi_idx k, int weighted)
      * already matched to 1e-12 above; this closes the loop on the formula). */
     omp_set_num_threads(1);
     double J, ssec, saec;
-    kernel_all(&d, 3, SPLIT_NORMAL, gX, gW, gb, gib, &J, &ssec, &saec);
+    kernel_all(&d, 3, SPLIT_NORMAL, 1, gX, gW, gb, gib, &J, &ssec, &saec);
     for (cofi_idx n = 0; n < (cofi_idx)nw; n += 1 + (cofi_idx)nw / 7) {
         double save = d.W[n];
         d.W[n] = save + h;
@@ -313,8 +316,62 @@ static void test_shape(cofi_idx ni, cofi_idx nu, cofi_idx k, int weighted)
     dense_free(&d);
 }
 
+/* The hashed order of the user lists: each rating still found at its
+ * position, every position used once, each user's items in increasing key
+ * of their global index on every slice, and the increasing order restored
+ * exactly. */
+static void test_order(cofi_idx ni, cofi_idx nu, int parts)
+{
+    dense d;
+    make(&d, ni, nu, 2);
+    for (int p = 0; p < parts; p++) {
+        cofi_idx i0 = ni * p / parts, i1 = ni * (p + 1) / parts;
+        cofi_ratings R;
+        cofi_model M;
+        slice(&d, i0, i1 - i0, &R, &M);
+        const cofi_idx n = R.nnz_local;
+        cofi_lidx *titem0 = malloc(sizeof *titem0 * (size_t)(n + 1));
+        cofi_lidx *rpos0 = malloc(sizeof *rpos0 * (size_t)(n + 1));
+        char *seen = calloc((size_t)(n + 1), 1);
+        memcpy(titem0, R.titem, sizeof *titem0 * (size_t)n);
+        memcpy(rpos0, R.rpos, sizeof *rpos0 * (size_t)n);
+        CHECK(cofi_ratings_order_transpose(&R, 1) == 0, "hashed order");
+        int bad_pos = 0, bad_seen = 0, bad_key = 0;
+        for (cofi_idx i = 0; i < R.n_local; i++)
+            for (cofi_idx r = R.indptr[i]; r < R.indptr[i + 1]; r++) {
+                cofi_idx t = R.rpos[r], j = R.user[r];
+                if (t < R.tptr[j] || t >= R.tptr[j + 1] || R.titem[t] != i) bad_pos++;
+                else if (seen[t]++) bad_seen++;
+            }
+        for (cofi_idx j = 0; j < nu; j++)
+            for (cofi_idx t = R.tptr[j] + 1; t < R.tptr[j + 1]; t++)
+                if (!(cofi_ratings_item_key(i0 + R.titem[t - 1]) < cofi_ratings_item_key(i0 + R.titem[t])))
+                    bad_key++;
+        CHECK(bad_pos == 0 && bad_seen == 0, "%ld x %ld, part %d: %d ratings not at their position, %d positions twice",
+              (long)ni, (long)nu, p, bad_pos, bad_seen);
+        CHECK(bad_key == 0, "%ld x %ld, part %d: %d user-list neighbours out of key order", (long)ni,
+              (long)nu, p, bad_key);
+        CHECK(cofi_ratings_order_transpose(&R, 0) == 0, "increasing order");
+        CHECK(!memcmp(titem0, R.titem, sizeof *titem0 * (size_t)n) &&
+                  !memcmp(rpos0, R.rpos, sizeof *rpos0 * (size_t)n),
+              "%ld x %ld, part %d: increasing order not restored", (long)ni, (long)nu, p);
+        free(titem0), free(rpos0), free(seen);
+        cofi_model_free(&M);
+        cofi_ratings_free(&R);
+    }
+    dense_free(&d);
+    /* the rule: at least a quarter of the pairs rated */
+    cofi_ratings q = {.n_items = 10, .n_users = 10, .nnz = 25};
+    CHECK(cofi_ratings_hashed_order_pays(&q), "25 of 100 pairs: hashed");
+    q.nnz = 24;
+    CHECK(!cofi_ratings_hashed_order_pays(&q), "24 of 100 pairs: increasing");
+}
+
 int main(void)
 {
+    test_order(57, 31, 1);
+    test_order(57, 31, 3);
+    test_order(200, 9, 4);
     for (int w = 0; w <= 1; w++) {
         test_shape(13, 7, 5, w);  /* k padded to 8 */
         test_shape(40, 33, 8, w); /* exact multiple */

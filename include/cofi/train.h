@@ -129,8 +129,9 @@ struct cofi_trainer {
 };
 
 /* Allocate the trainer's state (collective: sums user counts).  val may be
- * NULL. */
-int cofi_trainer_init(cofi_trainer *tr, const cofi_comm *c, const cofi_ratings *R,
+ * NULL.  On dense data it puts R's user lists in the hashed order
+ * (cofi_ratings_order_transpose). */
+int cofi_trainer_init(cofi_trainer *tr, const cofi_comm *c, cofi_ratings *R,
                       cofi_model *M, const cofi_train_opts *o, const cofi_pairs *val,
                       cofi_timers *timers);
 void cofi_trainer_free(cofi_trainer *tr);
