@@ -93,16 +93,22 @@ int cofi_ratings_to_single(cofi_ratings *R)
     return COFI_OK;
 }
 
-/* Fill titem and rpos from tptr, visiting the local items in the order
+/* A local item and the key that places it in the hashed order. */
+typedef struct {
+    uint64_t key;
+    cofi_idx item;
+} keyed_item;
+
+/* Fill titem and rpos from tptr, visiting the local items in the order of
  * `order` (NULL: increasing), so each user's list is in that order. */
-static int fill_transpose(cofi_ratings *R, const cofi_idx *order)
+static int fill_transpose(cofi_ratings *R, const keyed_item *order)
 {
     const cofi_idx nu = R->n_users;
     cofi_idx *next = cofi_malloc((size_t)nu + 1, sizeof *next, "user index");
     if (!next) return COFI_ERR_NOMEM;
     memcpy(next, R->tptr, ((size_t)nu + 1) * sizeof *next);
     for (cofi_idx n = 0; n < R->n_local; n++) {
-        const cofi_idx i = order ? order[n] : n;
+        const cofi_idx i = order ? order[n].item : n;
         for (cofi_idx r = R->indptr[i]; r < R->indptr[i + 1]; r++) {
             cofi_idx t = next[R->user[r]]++;
             R->titem[t] = (cofi_lidx)i;
@@ -130,11 +136,6 @@ uint64_t cofi_ratings_item_key(cofi_idx global_item)
     return cofi_mix64((uint64_t)global_item + UINT64_C(0x9e3779b97f4a7c15));
 }
 
-typedef struct {
-    uint64_t key;
-    cofi_idx item;
-} keyed_item;
-
 static int cmp_keyed(const void *a, const void *b)
 {
     const keyed_item *x = a, *y = b;
@@ -146,18 +147,12 @@ int cofi_ratings_order_transpose(cofi_ratings *R, int hashed)
     if (!hashed) return fill_transpose(R, NULL);
     const cofi_idx nl = R->n_local;
     keyed_item *ki = cofi_malloc((size_t)(nl > 0 ? nl : 1), sizeof *ki, "item order");
-    cofi_idx *order = cofi_malloc((size_t)(nl > 0 ? nl : 1), sizeof *order, "item order");
-    int rc = ki && order ? COFI_OK : COFI_ERR_NOMEM;
-    if (!rc) {
-        /* the mix is a bijection: no two items share a key */
-        for (cofi_idx i = 0; i < nl; i++)
-            ki[i].key = cofi_ratings_item_key(R->item_begin + i), ki[i].item = i;
-        qsort(ki, (size_t)nl, sizeof *ki, cmp_keyed);
-        for (cofi_idx n = 0; n < nl; n++) order[n] = ki[n].item;
-        rc = fill_transpose(R, order);
-    }
+    if (!ki) return COFI_ERR_NOMEM;
+    /* the mix is a bijection: no two items share a key */
+    for (cofi_idx i = 0; i < nl; i++) ki[i].key = cofi_ratings_item_key(R->item_begin + i), ki[i].item = i;
+    qsort(ki, (size_t)nl, sizeof *ki, cmp_keyed);
+    int rc = fill_transpose(R, ki);
     cofi_free(ki);
-    cofi_free(order);
     return rc;
 }
 
