@@ -136,6 +136,22 @@ static int injected_open_failure(const cofi_comm *c)
 #endif
 }
 
+/* Test hook (builds with COFI_FAULT_INJECTION): COFI_FAIL_EXISTS_RANK=r
+ * makes the objects and attributes of open files look absent on rank r
+ * alone, as a read error that comes back as zeros would: those whose name
+ * contains COFI_FAIL_EXISTS_NAME if set, else all. */
+static int injected_absent(const cofi_comm *c, const char *name)
+{
+#ifdef COFI_FAULT_INJECTION
+    const char *r = getenv("COFI_FAIL_EXISTS_RANK"), *n = getenv("COFI_FAIL_EXISTS_NAME");
+    return r && *r && atoi(r) == c->rank && (!n || !*n || strstr(name, n));
+#else
+    (void)c;
+    (void)name;
+    return 0;
+#endif
+}
+
 /* Rank-local checks that give a precise message before HDF5 is involved. */
 static int check_readable(const char *path)
 {
@@ -155,13 +171,24 @@ static int check_readable(const char *path)
     return COFI_OK;
 }
 
-static int is_hdf5(const char *path)
+/* Rank 0's probe of the signature: COFI_OK for an HDF5 file, else why not.
+ * A file HDF5 does not take is read again directly, so that a read error
+ * (a failing disk or node) is reported as one and not as a foreign file. */
+static int probe_hdf5(const char *path)
 {
 #if H5_VERSION_GE(1, 12, 0)
-    return H5Fis_accessible(path, H5P_DEFAULT) > 0;
+    if (H5Fis_accessible(path, H5P_DEFAULT) > 0) return COFI_OK;
 #else
-    return H5Fis_hdf5(path) > 0;
+    if (H5Fis_hdf5(path) > 0) return COFI_OK;
 #endif
+    char sig[8];
+    int fd = open(path, O_RDONLY);
+    ssize_t n = fd < 0 ? -1 : read(fd, sig, sizeof sig);
+    int err = errno;
+    if (fd >= 0) close(fd);
+    if (n < 0)
+        return cofi_error(COFI_ERR_IO, "cannot read '%s': %s", path, strerror(err));
+    return cofi_error(COFI_ERR_FORMAT, "'%s' is not an HDF5 file (or is damaged)", path);
 }
 
 /* A limit in seconds from the environment variable `name`, if set: 0 means
@@ -195,11 +222,8 @@ int cofi_h5_open(const cofi_comm *c, const char *path, cofi_h5 *f)
     rc = cofi_agree(c, rc);
     if (rc) return rc;
     /* One rank probes the signature; a truncated or foreign file stops here. */
-    int ok = 0;
-    if (c->rank == 0) ok = is_hdf5(path);
-    cofi_bcast(c, &ok, sizeof ok, 0);
-    if (!ok)
-        return cofi_error(COFI_ERR_FORMAT, "'%s' is not an HDF5 file (or is damaged)", path);
+    rc = cofi_agree(c, c->rank == 0 ? probe_hdf5(path) : COFI_OK);
+    if (rc) return rc;
     hid_t fapl = fapl_mpio(c);
     const unsigned limit = open_timeout();
     char msg[COFI_PATH_MAX + 160];
@@ -208,8 +232,8 @@ int cofi_h5_open(const cofi_comm *c, const char *path, cofi_h5 *f)
     watchdog_arm(f, limit, msg);
     hid_t id = H5Fopen(path, H5F_ACC_RDONLY, fapl);
     H5Pclose(fapl);
-    rc = id < 0 ? cofi_error(COFI_ERR_FORMAT, "cannot open '%s' with HDF5: the file is "
-                             "damaged or truncated", path)
+    rc = id < 0 ? cofi_error(COFI_ERR_FORMAT, "cannot open '%s' with HDF5 (an I/O error, or "
+                             "the file is damaged or truncated)", path)
                 : COFI_OK;
     rc = cofi_agree(c, rc);
     watchdog_disarm();
@@ -520,7 +544,7 @@ static int link_exists(hid_t fid, const char *name)
  * or a damaged file). */
 static int exists_or_error(cofi_h5 *f, const char *name, int *exists)
 {
-    int e = link_exists((hid_t)f->id, name);
+    int e = injected_absent(f->comm, name) ? 0 : link_exists((hid_t)f->id, name);
     *exists = e > 0;
     return e < 0 ? cofi_error(COFI_ERR_FORMAT, "'%s': cannot read '%s' (an I/O error, or the "
                               "file is damaged)", f->path, name)
@@ -542,16 +566,33 @@ static hid_t dset_open(cofi_h5 *f, const char *name, int *rc)
     return d;
 }
 
+/* Agree on a rank-local test of whether `what` exists (`rc` its error, if
+ * any): an error on one rank is every rank's, and ranks that saw different
+ * answers (a read error that made it look absent on some) stop with an
+ * error rather than take different branches into different collectives. */
+static int agree_exists(cofi_h5 *f, int rc, int *exists, const char *what)
+{
+    COFI_TRY(cofi_agree(f->comm, rc));
+    cofi_idx seen[2] = {*exists ? 1 : 0, *exists ? 0 : 1};
+    COFI_TRY(cofi_max_idx(f->comm, seen, 2));
+    if (seen[0] && seen[1])
+        return cofi_error(COFI_ERR_IO, "'%s': %s was found on some ranks and not on others (an "
+                          "I/O error on some ranks?)", f->path, what);
+    return COFI_OK;
+}
+
 int cofi_h5_exists(cofi_h5 *f, const char *name, int *exists)
 {
-    return cofi_agree(f->comm, exists_or_error(f, name, exists));
+    char what[COFI_PATH_MAX + 16];
+    snprintf(what, sizeof what, "'%s'", name);
+    return agree_exists(f, exists_or_error(f, name, exists), exists, what);
 }
 
 int cofi_h5_info_of(cofi_h5 *f, const char *name, cofi_h5_info *info)
 {
     memset(info, 0, sizeof *info);
     int exists = 0;
-    COFI_TRY(cofi_agree(f->comm, exists_or_error(f, name, &exists)));
+    COFI_TRY(cofi_h5_exists(f, name, &exists));
     if (!exists) return COFI_OK;
     /* A group, not a dataset, is reported as absent; an object that cannot
      * be read is an error (every rank must take the same branch after). */
@@ -1211,26 +1252,32 @@ int cofi_h5_attr_exists(cofi_h5 *f, const char *obj, const char *name, int *exis
 {
     int has_obj = strcmp(obj, "/") == 0;
     int rc = has_obj ? COFI_OK : exists_or_error(f, obj, &has_obj);
-    htri_t e = has_obj && !rc ? H5Aexists_by_name((hid_t)f->id, obj, name, H5P_DEFAULT) : 0;
+    htri_t e = has_obj && !rc && !injected_absent(f->comm, name)
+                   ? H5Aexists_by_name((hid_t)f->id, obj, name, H5P_DEFAULT)
+                   : 0;
     if (e < 0)
         rc = cofi_error(COFI_ERR_FORMAT, "'%s': cannot read the attributes of '%s' (an I/O "
                         "error, or the file is damaged)", f->path, obj);
     *exists = e > 0;
-    return cofi_agree(f->comm, rc);
+    char what[2 * COFI_PATH_MAX];
+    snprintf(what, sizeof what, "attribute '%s' of '%s'", name, obj);
+    return agree_exists(f, rc, exists, what);
 }
 
 /* Open attribute `name` of `obj` for reading, with a clear message if absent. */
 static hid_t attr_open(cofi_h5 *f, const char *obj, const char *name, int *rc)
 {
     int ex = 0;
-    cofi_h5_attr_exists(f, obj, name, &ex);
+    *rc = cofi_h5_attr_exists(f, obj, name, &ex);
+    if (*rc) return -1;
     if (!ex) {
         *rc = cofi_error(COFI_ERR_FORMAT, "'%s': attribute '%s' of '%s' is missing", f->path,
                          name, obj);
         return -1;
     }
     hid_t a = H5Aopen_by_name((hid_t)f->id, obj, name, H5P_DEFAULT, H5P_DEFAULT);
-    if (a < 0) *rc = cofi_error(COFI_ERR_FORMAT, "'%s': cannot read attribute '%s'", f->path, name);
+    if (a < 0) *rc = cofi_error(COFI_ERR_FORMAT, "'%s': cannot read attribute '%s' (an I/O "
+                                                 "error, or the file is damaged)", f->path, name);
     return a;
 }
 
@@ -1247,7 +1294,8 @@ static int attr_read_num(cofi_h5 *f, const char *obj, const char *name, hid_t me
             rc = cofi_error(COFI_ERR_FORMAT, "'%s': attribute '%s' of '%s' must be one %s",
                             f->path, name, obj, want == COFI_H5_INT ? "integer" : "number");
         else if (H5Aread(a, memtype, v) < 0)
-            rc = cofi_error(COFI_ERR_FORMAT, "'%s': cannot read attribute '%s'", f->path, name);
+            rc = cofi_error(COFI_ERR_FORMAT, "'%s': cannot read attribute '%s' (an I/O "
+                                             "error, or the file is damaged)", f->path, name);
         H5Sclose(s);
         H5Tclose(t);
         H5Aclose(a);
@@ -1282,7 +1330,8 @@ int cofi_h5_attr_get_str(cofi_h5 *f, const char *obj, const char *name, char *bu
             H5Tset_size(mt, H5T_VARIABLE);
             H5Tset_cset(mt, H5Tget_cset(t));
             if (H5Aread(a, mt, &s) < 0)
-                rc = cofi_error(COFI_ERR_FORMAT, "'%s': cannot read attribute '%s'", f->path, name);
+                rc = cofi_error(COFI_ERR_FORMAT, "'%s': cannot read attribute '%s' (an I/O "
+                                                 "error, or the file is damaged)", f->path, name);
             else snprintf(buf, size, "%s", s ? s : "");
             if (s) H5free_memory(s);
             H5Tclose(mt);
@@ -1291,7 +1340,8 @@ int cofi_h5_attr_get_str(cofi_h5 *f, const char *obj, const char *name, char *bu
             char *tmp = cofi_calloc(w + 1, 1, "attribute");
             if (!tmp) rc = COFI_ERR_NOMEM;
             else if (H5Aread(a, t, tmp) < 0)
-                rc = cofi_error(COFI_ERR_FORMAT, "'%s': cannot read attribute '%s'", f->path, name);
+                rc = cofi_error(COFI_ERR_FORMAT, "'%s': cannot read attribute '%s' (an I/O "
+                                                 "error, or the file is damaged)", f->path, name);
             else snprintf(buf, size, "%s", tmp);
             cofi_free(tmp);
         }
