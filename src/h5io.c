@@ -552,11 +552,12 @@ static int exists_or_error(cofi_h5 *f, const char *name, int *exists)
 }
 
 /* Open dataset `name` for reading; a message if it is absent or unreadable.
- * Rank-local: the caller agrees. */
+ * Whether it exists is agreed (collective); the open is rank-local: the
+ * caller agrees. */
 static hid_t dset_open(cofi_h5 *f, const char *name, int *rc)
 {
     int exists = 0;
-    *rc = exists_or_error(f, name, &exists);
+    *rc = cofi_h5_exists(f, name, &exists);
     if (*rc) return -1;
     hid_t d = exists ? H5Dopen2((hid_t)f->id, name, H5P_DEFAULT) : -1;
     if (d < 0)

@@ -21,15 +21,15 @@ done
 # A read error that comes back as zeros (OMPIO does that) makes an object or
 # attribute look absent on that rank alone.  COFI_FAIL_EXISTS_RANK (with
 # COFI_FAIL_EXISTS_NAME: only names containing it) does that on purpose.
-# Before the ranks agreed on what exists, all 32 runs failed these checks:
+# Before the ranks agreed on what exists, all 34 runs failed these checks:
 # most hung until killed (the rank that saw nothing took another branch,
-# into other collectives), others lost a rank or named the attribute
-# missing.  Now each ends within a second with one message.
+# into other collectives), others lost a rank or named the dataset or
+# attribute missing.  Now each ends within a second with one message.
 run 3 "${TR[@]}" -o "$WORK/me.h5" --checkpoint "$WORK/cke.h5"
 for spec in train:format train:version train:indptr train:/items/id train:cofi_checksum \
     train:/users predict:/model/X predict:clip_min predict:/items/id predict:cofi_checksum \
     restart:checkpoint restart:init_scale restart:ratings_digest restart:cofi_checksum \
-    restart:format all:; do
+    restart:format restart:/optimizer all:; do
     case ${spec%%:*} in
         train | all) cmd=("${TR[@]}" -o "$WORK/re.h5") ;;
         predict) cmd=(predict "$WORK/me.h5" "$WORK/g.h5" -o "$WORK/re.h5" --top 5) ;;
