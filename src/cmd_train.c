@@ -649,13 +649,14 @@ int cofi_cmd_train(const cofi_comm *c, int argc, char **argv)
     tr.hook = step_hook;
     tr.hook_ctx = &x;
     if (!rc && c->rank == 0) {
-        printf("cofi train: %" PRIidx " items x %" PRIidx " users, %" PRIidx " ratings; k = %"
-               PRIidx ", lambda = %g (%s), %s lr = %g, %" PRIidx " iterations; mu %s = %.4f, item "
-               "bias %s; %d rank%s x %d thread%s\n", R.n_items, R.n_users, R.nnz, a.o.k,
-               a.o.lambda, a.o.weighted ? "weighted" : "plain", cofi_optim_name(a.o.optim.kind),
-               a.o.optim.learning_rate, a.o.iterations, cofi_mu_mode_name(a.o.mu_mode), M.mu,
-               cofi_bias_mode_name(a.o.item_bias), c->size, c->size > 1 ? "s" : "",
-               omp_get_max_threads(), omp_get_max_threads() > 1 ? "s" : "");
+        printf("cofi train: %" PRIidx " items x %" PRIidx " users, %" PRIidx " ratings; %d "
+               "rank%s x %d thread%s\n", R.n_items, R.n_users, R.nnz, c->size,
+               c->size > 1 ? "s" : "", omp_get_max_threads(), omp_get_max_threads() > 1 ? "s" : "");
+        printf("  model: k = %" PRIidx ", lambda = %g (%s); mu %s = %.4f, item bias %s\n", a.o.k,
+               a.o.lambda, a.o.weighted ? "weighted" : "plain", cofi_mu_mode_name(a.o.mu_mode),
+               M.mu, cofi_bias_mode_name(a.o.item_bias));
+        printf("  optimizer: %s, lr = %g, %" PRIidx " iterations\n",
+               cofi_optim_name(a.o.optim.kind), a.o.optim.learning_rate, a.o.iterations);
         if (a.restart)
             printf("restarting from '%s' at iteration %" PRId64 "\n", a.restart, tr.t);
     }
@@ -721,13 +722,13 @@ int cofi_cmd_train(const cofi_comm *c, int argc, char **argv)
     }
     if (!rc && !stopped && c->rank == 0) {
         cofi_idx h = tr.history_len - 1;
-        printf("summary: %" PRId64 " iterations%s, final cost %.10g, train RMSE %.6f, MAE %.6f",
-               tr.t, tr.stop == COFI_STOP_EARLY ? " (stopped early: no improvement)" : "",
+        printf("summary: %" PRId64 " iterations%s\n  final cost %.10g, train RMSE %.6f, MAE "
+               "%.6f\n", tr.t, tr.stop == COFI_STOP_EARLY ? " (stopped early: no improvement)" : "",
                tr.cost[h], tr.rmse[h], tr.mae[h]);
         if (have_val)
-            printf("; best validation RMSE %.6f at iteration %" PRId64 " (saved)", tr.best_val,
+            printf("  best validation RMSE %.6f at iteration %" PRId64 " (saved)\n", tr.best_val,
                    tr.best_step);
-        printf("; model written to '%s'\n", a.out);
+        printf("  model written to '%s'\n", a.out);
     }
     if (!rc || diverged) {
         int trc = cli_print_times(c, &tm);

@@ -27,6 +27,12 @@ check "progress table: a header and 4 rows ($(wc -l < "$WORK/table.txt") lines)"
     [ "$(wc -l < "$WORK/table.txt")" -eq 5 ]
 check "progress table: 7 fields per line, at most 80 columns: $(awk 'NF != 7 || length > 80' "$WORK/table.txt" | head -1)" \
     [ -z "$(awk 'NF != 7 || length > 80' "$WORK/table.txt")" ]
+# the lines around it (what is trained, the summary, the times) too, paths
+# aside: the output file is named in WORK
+check "every line of train's output at most 80 columns (the output's path aside): $(sed "s#$WORK/##" "$OUT" | awk 'length > 80' | head -1)" \
+    [ -z "$(sed "s#$WORK/##" "$OUT" | awk 'length > 80')" ]
+check "the summary names the best validation RMSE and the model" \
+    eval 'grep -q "^  best validation RMSE $val at iteration [0-9]* (saved)$" "$OUT" && grep -q "^  model written to .*m3.h5.$" "$OUT"'
 
 # --- offsets undone; cold start; ids training never saw ------------------------
 $CA shift "$WORK/g.h5" "$WORK/s.h5" 3.0
