@@ -18,7 +18,7 @@ for victim in 0 2; do
 done
 
 # --- an object or attribute one rank does not see ---------------------------
-# A read error that comes back as zeros (OMPIO does that) makes an object or
+# A read error that comes back as zeros (OMPIO does that) can make an object or
 # attribute look absent on that rank alone.  COFI_FAIL_EXISTS_RANK (with
 # COFI_FAIL_EXISTS_NAME: only names containing it) does that on purpose.
 # Before the ranks agreed on what exists, all 34 runs failed these checks:
