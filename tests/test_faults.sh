@@ -306,6 +306,10 @@ if [ -f "${COFI_EIO_PRELOAD:-}" ]; then
             fi
             grep -q "cannot open '.*g.h5': opening it with HDF5 did not complete on every rank within 3 s" "$ERR" &&
                 timed=$((timed + 1))
+            # The first read fails: named as a read error (before: "not an
+            # HDF5 file").
+            [ "$n" = 0 ] && check "read error on rank 0 at its first read, $io: named as one: $(grep "^cofi" "$ERR")" \
+                grep -q "^cofi train: error: cannot read '.*g.h5': Input/output error$" "$ERR"
         done
         check "read errors on rank 0 while opening, $io: 8 runs stop within 40 s, no rank exits 0, one message, no output ($timed by the open watchdog)" [ $bad = 0 ]
         [ $io = romio321 ] && timed_romio=$timed
