@@ -162,10 +162,10 @@ int cofi_cmd_generate(const cofi_comm *c, int argc, char **argv)
     cofi_idx nnz = indptr[nl];
     rc = cofi_sum_idx(c, &nnz, 1);
     if (!rc && c->rank == 0)
-        printf("generated %" PRIidx " ratings (%" PRIidx " items x %" PRIidx " users, density "
-               "%.4f) into '%s' in %.3f s\n", nnz, p.n_items, p.n_users,
-               (double)nnz / ((double)p.n_items * (double)p.n_users), out,
-               tm.elapsed[COFI_TIME_TOTAL]);
+        printf("cofi generate: %" PRIidx " ratings, %" PRIidx " items x %" PRIidx " users, "
+               "density %.4f, in %.3f s\n  written to '%s'\n", nnz, p.n_items, p.n_users,
+               (double)nnz / ((double)p.n_items * (double)p.n_users),
+               tm.elapsed[COFI_TIME_TOTAL], out);
 done:
     cofi_free(indptr);
     cofi_free(Xt);

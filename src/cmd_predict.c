@@ -340,10 +340,10 @@ static int predict_pairs(const cofi_comm *c, const char *model, const char *pair
                     if (!rc) rc = cofi_h5_commit(&f);
                     else cofi_h5_close(&f);
                     if (!rc && c->rank == 0)
-                        printf("cofi predict: %" PRIidx " pairs of '%s' scored into '%s' "
-                               "(/pairs/prediction): RMSE %.6f, MAE %.6f; %" PRIidx " with an "
-                               "unknown item, %" PRIidx " with an unknown user\n", counts[0],
-                               pairs_path, out, rmse, mae, counts[1], counts[2]);
+                        printf("cofi predict: %" PRIidx " pairs scored, RMSE %.6f, MAE %.6f\n"
+                               "  with an unknown item: %" PRIidx ", with an unknown user: %" PRIidx
+                               "\n  written to '%s' (/pairs/prediction)\n",
+                               counts[0], rmse, mae, counts[1], counts[2], out);
                 }
             }
         }
@@ -450,11 +450,12 @@ int cofi_cmd_predict(const cofi_comm *c, int argc, char **argv)
     cofi_timer_stop(&tm, COFI_TIME_TOTAL);
     if (!rc && c->rank == 0) {
         if (dense)
-            printf("cofi predict: %" PRIidx " x %" PRIidx " predictions written to '%s' "
-                   "(/dense/prediction)\n", s.R.n_items, s.R.n_users, out);
+            printf("cofi predict: %" PRIidx " x %" PRIidx " predictions\n"
+                   "  written to '%s' (/dense/prediction)\n", s.R.n_items, s.R.n_users, out);
         else
-            printf("cofi predict: top %" PRIidx " unrated items of %" PRIidx " users written to "
-                   "'%s' (/topk/item, /topk/score, /topk/count)\n", K, s.R.n_users, out);
+            printf("cofi predict: top %" PRIidx " unrated items of %" PRIidx " users\n"
+                   "  written to '%s' (/topk/item, /topk/score, /topk/count)\n", K,
+                   s.R.n_users, out);
     }
     if (!rc) rc = cli_print_times(c, &tm);
     scoring_free(&s);

@@ -43,6 +43,19 @@ for np in 1 2 3 4; do
     check "--test reports unseen ids at $np ranks" grep -q "3 with an item and 2 with a user not in training" "$OUT"
     run "$np" predict "$WORK/c$np.h5" "$WORK/test.h5" -o "$WORK/p$np.h5" --pairs
     check "predict --pairs at $np ranks" all_ranks_exited "$np" 0
+    check "predict --pairs prints the file's RMSE, MAE and unknown counts at $np ranks: $(head -c 300 "$OUT")" \
+        "$PYTHON" - "$OUT" "$WORK/p$np.h5" <<'PY'
+import re, sys, h5py
+out, a = open(sys.argv[1]).read(), h5py.File(sys.argv[2]).attrs
+m = re.search(r"(\d+) pairs scored, RMSE ([\d.]+), MAE ([\d.]+)\n"
+              r"  with an unknown item: (\d+), with an unknown user: (\d+)\n", out)
+assert m, out
+assert int(m[1]) == len(h5py.File(sys.argv[2])["pairs/prediction"])
+assert abs(float(m[2]) - a["rmse"]) < 1e-6 and abs(float(m[3]) - a["mae"]) < 1e-6
+assert (int(m[4]), int(m[5])) == (a["unknown_items"], a["unknown_users"]) == (3, 2)
+PY
+    check "predict --pairs output at most 80 columns (the output's path aside) at $np ranks" \
+        [ -z "$(sed "s#$WORK/##" "$OUT" | awk 'length > 80')" ]
     check "predictions at $np ranks = clip(mu + item_bias + x.w + b), offsets for cold and unseen" \
         $CA pairs "$WORK/c$np.h5" "$WORK/test.h5" "$WORK/p$np.h5"
 done

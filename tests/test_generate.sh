@@ -6,6 +6,16 @@ source "$(dirname "$0")/lib.sh"
 for np in 1 2 3 4; do
     run "$np" generate -o "$WORK/g$np.h5" --items 57 --users 23 --seed 5
     check "generate at $np ranks: exit 0 ($RANK_RCS) $(cat "$ERR")" all_ranks_exited "$np" 0
+    check "generate at $np ranks prints the file's counts in at most 80 columns (path aside): $(head -c 200 "$OUT")" \
+        "$PYTHON" - "$OUT" "$WORK/g$np.h5" "$WORK/" <<'PY'
+import re, sys, h5py
+out, a = open(sys.argv[1]).read(), h5py.File(sys.argv[2]).attrs
+m = re.match(r"cofi generate: (\d+) ratings, 57 items x 23 users, density ([\d.]+), in [\d.]+ s\n"
+             r"  written to '(.*)'\n$", out)
+assert m and m[3] == sys.argv[2], out
+assert int(m[1]) == a["nnz"] and abs(float(m[2]) - a["nnz"] / (57 * 23)) < 1e-4, (m[1], m[2], a["nnz"])
+assert all(len(l.replace(sys.argv[3], "")) <= 80 for l in out.splitlines()), out
+PY
     run "$np" generate -o "$WORK/z$np.h5" --items 200 --users 31 --seed 9 --zipf 1.1 --missing 0.8
     check "power-law generate at $np ranks" all_ranks_exited "$np" 0
 done

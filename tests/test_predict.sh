@@ -42,11 +42,17 @@ for np in 1 2 3 4; do
     run "$np" predict "$WORK/m.h5" "$WORK/r.h5" -o "$WORK/p$np.h5" --top 7
     check "predict --top 7 at $np ranks ($RANK_RCS) $(head -c 200 "$ERR")" all_ranks_exited "$np" 0
     check "top-7 at $np ranks = brute force" $CP topk "$WORK/p$np.h5" "$WORK/r.h5" "$WORK/m.h5" 7
+    check "predict --top says what it wrote, in at most 80 columns (path aside): $(head -c 200 "$OUT")" \
+        eval 'grep -q "^cofi predict: top 7 unrated items of 29 users$" "$OUT" &&
+              [ -z "$(sed "s#$WORK/##" "$OUT" | awk "length > 80")" ]'
     run "$np" predict "$WORK/m2.h5" "$WORK/r2.h5" -o "$WORK/q$np.h5" --top 5
     check "top-5 with offsets, ties and full users at $np ranks" \
         $CP topk "$WORK/q$np.h5" "$WORK/r2.h5" "$WORK/m2.h5" 5
     run "$np" predict "$WORK/m2.h5" "$WORK/r2.h5" -o "$WORK/d$np.h5" --dense
     check "dense at $np ranks = X W^T + b + offsets" $CP dense "$WORK/d$np.h5" "$WORK/r2.h5" "$WORK/m2.h5"
+    check "predict --dense says what it wrote, in at most 80 columns (path aside): $(head -c 200 "$OUT")" \
+        eval 'grep -q "^cofi predict: 61 x 31 predictions$" "$OUT" &&
+              [ -z "$(sed "s#$WORK/##" "$OUT" | awk "length > 80")" ]'
 done
 check "user 29 got 2 items, user 30 none" "$PYTHON" -c "
 import h5py, sys; c = h5py.File(sys.argv[1])['topk/count'][:]; assert c[29] == 2 and c[30] == 0, c[29:]" "$WORK/q3.h5"
