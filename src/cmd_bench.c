@@ -231,7 +231,7 @@ int cofi_cmd_bench(const cofi_comm *c, int argc, char **argv)
         const double payload = c->size > 1 ? (single ? 4.0 : 8.0) * (double)tr.buf_len : 0.0;
         const double model_bytes = (double)R.nnz * (bpr_max + 2.0 * 8.0 * (double)M.ld);
         printf("cofi bench: %" PRIidx " ratings (%" PRIidx " items x %" PRIidx " users, zipf %g), "
-               "k = %" PRIidx ", %s, %s; %d rank%s x %d thread%s, %s; generated in %.2f s\n",
+               "k = %" PRIidx "\n  %s, %s; %d rank%s x %d thread%s, %s; generated in %.2f s\n",
                R.nnz, R.n_items, R.n_users, g.zipf, o.k, cofi_comm_mode_name(o.comm_mode),
                single ? "single" : "double", c->size, c->size > 1 ? "s" : "",
                omp_get_max_threads(), omp_get_max_threads() > 1 ? "s" : "", cofi_simd_target(),
@@ -242,8 +242,7 @@ int cofi_cmd_bench(const cofi_comm *c, int argc, char **argv)
         if (peak) {
             printf("  FMA peak GFLOP/s (measured)          %.2f  -> %.1f%% of peak\n", fma,
                    100 * gflops / fma);
-            printf("  STREAM triad GB/s (measured)         %.2f  -> rows-from-memory model %.2f GB/s"
-                   " = %.1f%%\n", triad, model_bytes / med / 1e9, 100 * model_bytes / med / 1e9 / triad);
+            printf("  STREAM triad GB/s (measured)         %.2f  -> rows-model %.2f GB/s, %.1f%%\n", triad, model_bytes / med / 1e9, 100 * model_bytes / med / 1e9 / triad);
             printf("  row fetches alone s (measured)       %.6f  -> %.1f%% of an iteration\n", rows_s,
                    100 * rows_s / med);
         }

@@ -89,9 +89,9 @@ int cofi_cmd_convert(const cofi_comm *c, int argc, char **argv)
         }
     }
     if (!rc && c->rank == 0)
-        printf("converted %" PRIidx " ratings (%" PRIidx " items x %" PRIidx " users) from '%s' "
-               "into '%s' in %.3f s\n", csr.nnz, csr.n_items, csr.n_users, in, out,
-               cofi_now() - t0);
+        printf("cofi convert: %" PRIidx " ratings, %" PRIidx " items x %" PRIidx " users, in %.3f s\n"
+               "  read from '%s'\n  written to '%s'\n", csr.nnz, csr.n_items, csr.n_users,
+               cofi_now() - t0, in, out);
     cofi_triplets_free(&t);
     cofi_csr_free(&csr);
     return rc;

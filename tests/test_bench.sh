@@ -68,6 +68,8 @@ for n in ["1x1", "3x1"]:
 print("nnz", nnz, "bytes/rating", runs["1x1"]["bytes_per_rating"], "rmse", r)
 EOF
 check "the text report says the same" grep -q "row fetches alone s (measured)" "$OUT"
+check "the text report fits 80 columns (the BENCH line aside): $(grep -v '^BENCH ' "$OUT" | awk 'length > 80' | head -1)" \
+    [ -z "$(grep -v '^BENCH ' "$OUT" | awk 'length > 80')" ]
 
 run 2 bench --help
 check "bench --help: exit 0" all_ranks_exited 2 0

@@ -11,6 +11,15 @@ for np in 1 3; do
         fmt=${pair%%:*} file=${pair#*:}
         run "$np" convert --from "$fmt" "$D/$file" -o "$WORK/$fmt.h5"
         check "convert $fmt (np $np): exit 0 ($RANK_RCS) $(cat "$ERR")" all_ranks_exited "$np" 0
+        check "convert $fmt (np $np): prints the file's counts and both paths: $(head -c 300 "$OUT")" \
+            "$PYTHON" - "$OUT" "$WORK/$fmt.h5" "$D/$file" <<'PY'
+import re, sys, h5py
+out, a = open(sys.argv[1]).read(), h5py.File(sys.argv[2]).attrs
+m = re.fullmatch(r"cofi convert: (\d+) ratings, (\d+) items x (\d+) users, in [\d.]+ s\n"
+                 r"  read from '(.*)'\n  written to '(.*)'\n", out)
+assert m and (m[4], m[5]) == (sys.argv[3], sys.argv[2]), out
+assert tuple(map(int, m.group(1, 2, 3))) == (a["nnz"], a["n_items"], a["n_users"]), (m.groups(), dict(a))
+PY
         check "convert $fmt (np $np): round trip" \
             "$PYTHON" "$TESTS_DIR/check_convert.py" "$fmt" "$D/$file" "$WORK/$fmt.h5"
         # the converted file is a valid training input
