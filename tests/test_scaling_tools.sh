@@ -73,6 +73,8 @@ timeout 300 "$SCALING" weak --ratings-per-rank 6000 --users 250 --missing 0.7 --
     --ranks 1,2 --threads 1 --out "$W" --iterations 5 --timeout 60 -- -k 4 >"$WORK/weak.txt" 2>&1
 rc=$?
 check "scaling weak exits 0 ($rc): $(tail -n 3 "$WORK/weak.txt")" [ "$rc" -eq 0 ]
+check "weak: each rank count's data announced with cofi generate's counts: $(grep "weak [12] ranks" "$WORK/weak.txt")" \
+    eval '[ "$(grep -cE "^scaling: weak [12] ranks: generated [0-9]+ ratings, [0-9]+ items x 250 users, density .* -> .*ratings_r[12].h5$" "$WORK/weak.txt")" -eq 2 ]'
 check "weak: one metrics file per configuration" $SC metrics "$W" weak - 5 1:1 2:1
 check "weak: data sized per rank (items = ceil(6000 R / (250 x 0.3)))" $SC weak "$W" 6000 250 0.7 1:1 2:1
 check "weak: CSV numbers equal the metrics files'" $SC csv "$W/scaling.csv" "$W"/weak_r*_t*.json
@@ -105,7 +107,7 @@ check "study: six scaling plots and the cost curves are PNGs" \
 # An interrupted study removes its generated data (no --keep-data).
 timeout -s INT 12 "$SCALING" study --out "$WORK/study2" --items 400 --users 100 --missing 0.5 \
     --iterations 1000000 --ranks 1 --threads 1 --repeat 1 -- -k 4 >"$WORK/study2.txt" 2>&1
-check "study interrupted: it had generated its data" grep -q "^scaling: study: generated" "$WORK/study2.txt"
+check "study interrupted: it had generated its data" grep -q "^scaling: study: generated [0-9]* ratings, 400 items x 100 users, density" "$WORK/study2.txt"
 check "... 'interrupted', no traceback" eval 'grep -q "^scaling: interrupted" "$WORK/study2.txt" && ! grep -q Traceback "$WORK/study2.txt"'
 check "... and no ratings file is left" [ -z "$(find "$WORK/study2" -name '*.h5')" ]
 

@@ -2,6 +2,7 @@
 import os
 import shlex
 import shutil
+import subprocess
 
 
 def cores():
@@ -39,3 +40,59 @@ def launch_problem(cofi, mpirun=None):
     if mpirun is not None and not shutil.which((shlex.split(mpirun) or [""])[0]):
         return f"MPI launcher '{mpirun}' not found (tools/setup-deps installs Open MPI)"
     return None
+
+
+_KINDS = {}
+
+
+def launcher_kind(mpirun):
+    """'openmpi', 'srun' or 'other' (MPICH's and Intel MPI's Hydra, or
+    anything else) for the launcher command mpirun.  Only Open MPI's
+    launcher gets Open MPI's own flags; srun is told the threads per rank."""
+    words = shlex.split(mpirun) or ["mpirun"]
+    if os.path.basename(words[0]) == "srun":
+        return "srun"
+    if mpirun not in _KINDS:
+        try:
+            p = subprocess.run(words + ["--version"], capture_output=True, text=True, timeout=30)
+            text = p.stdout + p.stderr
+        except (OSError, subprocess.SubprocessError):
+            text = ""
+        _KINDS[mpirun] = "openmpi" if ("Open MPI" in text or "OpenRTE" in text) else "other"
+    return _KINDS[mpirun]
+
+
+def launch(mpirun, ranks, threads, bind=False, env=None):
+    """(command, environment, oversubscribed) that start ranks x threads
+    under the launcher mpirun; the program and its arguments follow.
+
+    Every launcher gets '-n RANKS' and OMP_NUM_THREADS.  Open MPI also gets
+    --allow-run-as-root as root; with more ranks x threads than cores
+    --oversubscribe, no binding and ranks that yield; else, with bind, each
+    rank bound to its own THREADS cores (--map-by slot:PE=T) and its threads
+    to one core each, without bind no binding.  srun gets --cpus-per-task and
+    leaves binding to SLURM's configuration; other launchers (MPICH's or
+    Intel MPI's mpiexec) get nothing more: their defaults allow root and more
+    ranks than cores, and their binding is theirs to set."""
+    kind = launcher_kind(mpirun)
+    over = ranks * threads > cores()
+    cmd = shlex.split(mpirun) + ["-n", str(ranks)]
+    env = dict(os.environ if env is None else env, OMP_NUM_THREADS=str(threads))
+    if kind == "openmpi":
+        if os.geteuid() == 0:
+            cmd.append("--allow-run-as-root")
+        if over:
+            cmd += ["--oversubscribe", "--bind-to", "none"]
+            env["OMPI_MCA_mpi_yield_when_idle"] = "1"
+        elif bind:
+            cmd += ["--map-by", f"slot:PE={threads}", "--bind-to", "core"]
+        else:
+            cmd += ["--bind-to", "none"]
+    elif kind == "srun":
+        cmd.append(f"--cpus-per-task={threads}")
+    if over:
+        env.update(OMP_WAIT_POLICY="passive", OMP_PROC_BIND="false")
+        env.pop("OMP_PLACES", None)
+    elif bind:
+        env.update(OMP_PLACES="cores", OMP_PROC_BIND="close")
+    return cmd, env, over
