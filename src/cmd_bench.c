@@ -242,7 +242,8 @@ int cofi_cmd_bench(const cofi_comm *c, int argc, char **argv)
         if (peak) {
             printf("  FMA peak GFLOP/s (measured)          %.2f  -> %.1f%% of peak\n", fma,
                    100 * gflops / fma);
-            printf("  STREAM triad GB/s (measured)         %.2f  -> rows-model %.2f GB/s, %.1f%%\n", triad, model_bytes / med / 1e9, 100 * model_bytes / med / 1e9 / triad);
+            printf("  STREAM triad GB/s (measured)         %.2f  -> rows-model %.2f GB/s, %.1f%%\n",
+                   triad, model_bytes / med / 1e9, 100 * model_bytes / med / 1e9 / triad);
             printf("  row fetches alone s (measured)       %.6f  -> %.1f%% of an iteration\n", rows_s,
                    100 * rows_s / med);
         }

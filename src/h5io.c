@@ -1265,6 +1265,12 @@ int cofi_h5_attr_exists(cofi_h5 *f, const char *obj, const char *name, int *exis
     return agree_exists(f, rc, exists, what);
 }
 
+static int attr_read_error(const cofi_h5 *f, const char *name)
+{
+    return cofi_error(COFI_ERR_FORMAT, "'%s': cannot read attribute '%s' (an I/O error, or the "
+                      "file is damaged)", f->path, name);
+}
+
 /* Open attribute `name` of `obj` for reading, with a clear message if absent. */
 static hid_t attr_open(cofi_h5 *f, const char *obj, const char *name, int *rc)
 {
@@ -1277,8 +1283,7 @@ static hid_t attr_open(cofi_h5 *f, const char *obj, const char *name, int *rc)
         return -1;
     }
     hid_t a = H5Aopen_by_name((hid_t)f->id, obj, name, H5P_DEFAULT, H5P_DEFAULT);
-    if (a < 0) *rc = cofi_error(COFI_ERR_FORMAT, "'%s': cannot read attribute '%s' (an I/O "
-                                                 "error, or the file is damaged)", f->path, name);
+    if (a < 0) *rc = attr_read_error(f, name);
     return a;
 }
 
@@ -1295,8 +1300,7 @@ static int attr_read_num(cofi_h5 *f, const char *obj, const char *name, hid_t me
             rc = cofi_error(COFI_ERR_FORMAT, "'%s': attribute '%s' of '%s' must be one %s",
                             f->path, name, obj, want == COFI_H5_INT ? "integer" : "number");
         else if (H5Aread(a, memtype, v) < 0)
-            rc = cofi_error(COFI_ERR_FORMAT, "'%s': cannot read attribute '%s' (an I/O "
-                                             "error, or the file is damaged)", f->path, name);
+            rc = attr_read_error(f, name);
         H5Sclose(s);
         H5Tclose(t);
         H5Aclose(a);
@@ -1331,8 +1335,7 @@ int cofi_h5_attr_get_str(cofi_h5 *f, const char *obj, const char *name, char *bu
             H5Tset_size(mt, H5T_VARIABLE);
             H5Tset_cset(mt, H5Tget_cset(t));
             if (H5Aread(a, mt, &s) < 0)
-                rc = cofi_error(COFI_ERR_FORMAT, "'%s': cannot read attribute '%s' (an I/O "
-                                                 "error, or the file is damaged)", f->path, name);
+                rc = attr_read_error(f, name);
             else snprintf(buf, size, "%s", s ? s : "");
             if (s) H5free_memory(s);
             H5Tclose(mt);
@@ -1341,8 +1344,7 @@ int cofi_h5_attr_get_str(cofi_h5 *f, const char *obj, const char *name, char *bu
             char *tmp = cofi_calloc(w + 1, 1, "attribute");
             if (!tmp) rc = COFI_ERR_NOMEM;
             else if (H5Aread(a, t, tmp) < 0)
-                rc = cofi_error(COFI_ERR_FORMAT, "'%s': cannot read attribute '%s' (an I/O "
-                                                 "error, or the file is damaged)", f->path, name);
+                rc = attr_read_error(f, name);
             else snprintf(buf, size, "%s", tmp);
             cofi_free(tmp);
         }
