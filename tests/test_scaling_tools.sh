@@ -19,6 +19,35 @@ if ! "$PYTHON" -c "import matplotlib" 2>/dev/null; then
     exit 77
 fi
 
+# interrupt_running LOG PATTERN CMD...: CMD in a session of its own, its
+# output to LOG.  Once LOG has a line matching PATTERN (empty: no need) and a
+# cofi process runs in the session, and a second later, SIGINT goes to the
+# whole session, as Ctrl-C sends it to a terminal's job.  IRC: CMD's exit
+# code (SIGKILL after 60 s more, if it does not end).  Waiting for the event,
+# not for a fixed time, keeps the moment the same on a loaded machine.  (A
+# script's background job starts with SIGINT ignored, and Python then never
+# raises KeyboardInterrupt: the default action is restored first.)
+interrupt_running() {
+    local log=$1 pat=$2 n
+    shift 2
+    "$PYTHON" -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.setsid()
+os.execvp(sys.argv[1], sys.argv[1:])' "$@" >"$log" 2>&1 </dev/null &
+    local sid=$!
+    for n in $(seq 1 1200); do
+        kill -0 "$sid" 2>/dev/null || break
+        { [ -z "$pat" ] || grep -qE "$pat" "$log"; } && pgrep -s "$sid" -x cofi >/dev/null && break
+        sleep 0.1
+    done
+    sleep 1
+    pkill -INT -s "$sid"
+    for n in $(seq 1 600); do kill -0 "$sid" 2>/dev/null || break; sleep 0.1; done
+    pkill -KILL -s "$sid" 2>/dev/null
+    wait "$sid"
+    IRC=$?
+}
+
 run 2 generate -o "$WORK/g.h5" --items 1200 --users 300 --missing 0.8 --seed 5
 check "generate the data" all_ranks_exited 2 0
 
@@ -59,12 +88,13 @@ check "strong rerun with -k 0: exit 1 ($rc)" [ "$rc" -eq 1 ]
 check "... the earlier metrics and log are kept" [ "$(md5sum "$S"/strong_r1_t1.json "$S"/strong_r1_t1.log)" = "$sum_before" ]
 check "... cofi's message in strong_r1_t1.failed.log" grep -q "^cofi train: --features" "$S/strong_r1_t1.failed.log"
 check "... no temporary files left" [ -z "$(find "$S" -name '.*')" ]
-timeout -s INT 4 "$SCALING" strong --ratings "$WORK/g.h5" --ranks 1 --threads 1 --out "$S" \
-    --iterations 1000000 -- -k 8 >"$WORK/int.txt" 2>&1
-check "strong rerun interrupted (SIGINT): 'interrupted', no traceback" \
-    eval 'grep -q "^scaling: interrupted" "$WORK/int.txt" && ! grep -q Traceback "$WORK/int.txt"'
+interrupt_running "$WORK/int.txt" "" "$SCALING" strong --ratings "$WORK/g.h5" --ranks 1 --threads 1 \
+    --out "$S" --iterations 1000000 -- -k 8
+check "strong rerun interrupted (SIGINT) while cofi trains: exit 130 ($IRC), 'interrupted', no traceback" \
+    eval '[ "$IRC" -eq 130 ] && grep -q "^scaling: interrupted" "$WORK/int.txt" && ! grep -q Traceback "$WORK/int.txt"'
 check "... the earlier metrics and log are kept" [ "$(md5sum "$S"/strong_r1_t1.json "$S"/strong_r1_t1.log)" = "$sum_before" ]
-check "... no temporary files left" [ -z "$(find "$S" -name '.*')" ]
+check "... no temporary files left, and no checkpoint of the stopped run" \
+    [ -z "$(find "$S" -name '.*' -o -name '*.ckpt.h5')" ]
 rm -f "$S"/*.failed.log
 
 # --- weak --------------------------------------------------------------------
@@ -105,11 +135,11 @@ check "study: six scaling plots and the cost curves are PNGs" \
     $SC png "$Y"/strong_{speedup,efficiency,time_split}.png "$Y"/weak_{speedup,efficiency,time_split}.png "$Y/curves.png"
 
 # An interrupted study removes its generated data (no --keep-data).
-timeout -s INT 12 "$SCALING" study --out "$WORK/study2" --items 400 --users 100 --missing 0.5 \
-    --iterations 1000000 --ranks 1 --threads 1 --repeat 1 -- -k 4 >"$WORK/study2.txt" 2>&1
+interrupt_running "$WORK/study2.txt" "^scaling: study: generated" "$SCALING" study --out "$WORK/study2" \
+    --items 400 --users 100 --missing 0.5 --iterations 1000000 --ranks 1 --threads 1 --repeat 1 -- -k 4
 check "study interrupted: it had generated its data" grep -q "^scaling: study: generated [0-9]* ratings, 400 items x 100 users, density" "$WORK/study2.txt"
-check "... 'interrupted', no traceback" eval 'grep -q "^scaling: interrupted" "$WORK/study2.txt" && ! grep -q Traceback "$WORK/study2.txt"'
-check "... and no ratings file is left" [ -z "$(find "$WORK/study2" -name '*.h5')" ]
+check "... exit 130 ($IRC), 'interrupted', no traceback" eval '[ "$IRC" -eq 130 ] && grep -q "^scaling: interrupted" "$WORK/study2.txt" && ! grep -q Traceback "$WORK/study2.txt"'
+check "... and no ratings file or checkpoint is left" [ -z "$(find "$WORK/study2" -name '*.h5')" ]
 
 # --- plot-metrics ----------------------------------------------------------------
 "$PLOT" "$S/strong_r1_t1.json" "$S/strong_r2_t1.json" -o "$WORK/curves.png" >/dev/null 2>&1
