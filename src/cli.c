@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "cofi/error.h"
 #include "cofi/h5io.h"
+#include "cofi/sysmem.h"
 
 #include <errno.h>
 #include <math.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 int cli_usage(const cofi_cmd *cmd, const char *fmt, ...)
 {
@@ -124,5 +126,28 @@ int cli_print_times(const cofi_comm *c, const cofi_timers *t)
         for (int i = 0; i < COFI_TIME_COUNT; i++)
             printf("  %-10s %10.4f %10.4f %10.4f\n", cofi_timer_names[i], mn[i], me[i], mx[i]);
     }
+    return COFI_OK;
+}
+
+int cli_check_load(const cofi_comm *c, const char *cmd)
+{
+    const int threads = omp_get_max_threads();
+    const char *policy = getenv("OMP_WAIT_POLICY");
+    unsigned char mask[128];
+    const int cpus = cofi_cpu_mask(mask, sizeof mask);
+    /* A rank with more threads than CPUs of its own (bound to fewer cores)
+     * is seen by its OpenMP runtime, which then stops spinning; threads
+     * spread over CPUs that other ranks use too are not. */
+    const int spin = threads > 1 && threads <= cpus && !(policy && strcasecmp(policy, "passive") == 0);
+    cofi_node_load n;
+    COFI_TRY(cofi_busiest_node(c, threads, spin, mask, sizeof mask, &n));
+    if (c->rank == 0 && n.threads > 0)
+        fprintf(stderr,
+                "%s: warning: %d OpenMP threads (%d rank%s) share %d CPU%s on one node\n"
+                "  and busy-wait: iterations can be tens of times slower.  Use at most %d\n"
+                "  thread%s per node in all (OMP_NUM_THREADS or --threads), or set\n"
+                "  OMP_WAIT_POLICY=passive.\n",
+                cmd, n.threads, n.ranks, n.ranks > 1 ? "s" : "", n.cpus, n.cpus > 1 ? "s" : "",
+                n.cpus, n.cpus > 1 ? "s" : "");
     return COFI_OK;
 }

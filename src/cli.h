@@ -54,6 +54,13 @@ int cli_check_output(const char *out, const char *const *inputs, const char *con
 /* Rank 0 prints the time breakdown (min / mean / max over ranks). */
 int cli_print_times(const cofi_comm *c, const cofi_timers *t);
 
+/* Collective.  Rank 0 warns on stderr, as CMD, when the ranks of a node run
+ * more OpenMP threads than they have CPUs between them and a rank's threads
+ * busy-wait (OMP_WAIT_POLICY is not passive, and the rank has no more threads
+ * than CPUs of its own): each waiting thread then holds a CPU that another
+ * rank's thread needs. */
+int cli_check_load(const cofi_comm *c, const char *cmd);
+
 int cofi_cmd_generate(const cofi_comm *c, int argc, char **argv);
 int cofi_cmd_convert(const cofi_comm *c, int argc, char **argv);
 int cofi_cmd_train(const cofi_comm *c, int argc, char **argv);

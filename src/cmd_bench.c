@@ -161,6 +161,7 @@ int cofi_cmd_bench(const cofi_comm *c, int argc, char **argv)
     g.noise = 0.5;
     cofi_gen_prepare(&g);
     o.precision_single = single;
+    COFI_TRY(cli_check_load(c, "cofi bench"));
 
     cofi_ratings R;
     cofi_model M;

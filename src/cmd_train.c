@@ -660,6 +660,7 @@ int cofi_cmd_train(const cofi_comm *c, int argc, char **argv)
         if (a.restart)
             printf("restarting from '%s' at iteration %" PRId64 "\n", a.restart, tr.t);
     }
+    if (!rc) rc = cli_check_load(c, "cofi train");
     int64_t steps_before = tr.t;
     if (!rc) rc = cofi_trainer_run(&tr);
 

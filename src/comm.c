@@ -436,6 +436,41 @@ int cofi_exchange(const cofi_comm *c, const void *send, const cofi_idx *count, s
     return rc;
 }
 
+int cofi_busiest_node(const cofi_comm *c, int threads, int spin, const unsigned char *mask,
+                      size_t nbytes, cofi_node_load *out)
+{
+    memset(out, 0, sizeof *out);
+    MPI_Comm node;
+    if (MPI_Comm_split_type(c->comm, MPI_COMM_TYPE_SHARED, c->rank, MPI_INFO_NULL, &node) !=
+        MPI_SUCCESS)
+        return cofi_error(COFI_ERR_MPI, "MPI_Comm_split_type failed");
+    unsigned char all[128] = {0};
+    const int nb = (int)(nbytes < sizeof all ? nbytes : sizeof all);
+    memcpy(all, mask, (size_t)nb);
+    int mine[2] = {threads, spin}, sums[2] = {0, 0}, ranks = 0;
+    int ok = MPI_Allreduce(MPI_IN_PLACE, all, nb, MPI_BYTE, MPI_BOR, node) == MPI_SUCCESS &&
+             MPI_Allreduce(mine, sums, 2, MPI_INT, MPI_SUM, node) == MPI_SUCCESS &&
+             MPI_Comm_size(node, &ranks) == MPI_SUCCESS;
+    MPI_Comm_free(&node);
+    if (!ok) return cofi_error(COFI_ERR_MPI, "a reduction over a node's ranks failed");
+    int cpus = 0;
+    for (int b = 0; b < nb; b++)
+        for (int i = 0; i < 8; i++) cpus += (all[b] >> i) & 1;
+    struct {
+        double v;
+        int rank;
+    } load = {sums[1] > 0 && sums[0] > cpus ? (double)sums[0] / (cpus > 0 ? cpus : 1) : 0.0,
+              c->rank}, top;
+    if (MPI_Allreduce(&load, &top, 1, MPI_DOUBLE_INT, MPI_MAXLOC, c->comm) != MPI_SUCCESS)
+        return cofi_error(COFI_ERR_MPI, "MPI_Allreduce failed");
+    if (top.v <= 0) return COFI_OK;
+    int fig[3] = {ranks, sums[0], cpus};
+    if (MPI_Bcast(fig, 3, MPI_INT, top.rank, c->comm) != MPI_SUCCESS)
+        return cofi_error(COFI_ERR_MPI, "MPI_Bcast failed");
+    out->ranks = fig[0], out->threads = fig[1], out->cpus = fig[2];
+    return COFI_OK;
+}
+
 void cofi_abort(const cofi_comm *c, int code)
 {
     MPI_Abort(c ? c->comm : MPI_COMM_WORLD, code);

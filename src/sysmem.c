@@ -1,4 +1,6 @@
-/* sysmem.c - available memory and peak RSS, from /proc and getrusage. */
+/* sysmem.c - available memory and peak RSS, from /proc and getrusage; the
+ * CPUs this process may run on. */
+#define _GNU_SOURCE /* sched_getaffinity() */
 #include "cofi/sysmem.h"
 #include "cofi/error.h"
 
@@ -7,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sched.h>
+#include <unistd.h>
 
 int cofi_parse_size(const char *s, double *bytes)
 {
@@ -69,4 +73,24 @@ double cofi_peak_rss(void)
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
     return (double)ru.ru_maxrss * 1024.0; /* Linux reports KiB */
+}
+
+int cofi_cpu_mask(unsigned char *mask, size_t nbytes)
+{
+    memset(mask, 0, nbytes);
+    const int bits = (int)(nbytes * 8);
+    int n = 0;
+#ifdef CPU_ISSET
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        for (int cpu = 0; cpu < CPU_SETSIZE && cpu < bits; cpu++)
+            if (CPU_ISSET(cpu, &set)) mask[cpu / 8] |= (unsigned char)(1u << (cpu % 8)), n++;
+        if (n > 0) return n;
+    }
+#endif
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    for (int cpu = 0; cpu < (online > 0 ? online : 1) && cpu < bits; cpu++)
+        mask[cpu / 8] |= (unsigned char)(1u << (cpu % 8)), n++;
+    return n;
 }

@@ -160,4 +160,41 @@ run 4 train "$WORK/tiny.h5" -o "$WORK/t4.h5" -k 3 --iterations 30 --seed 5
 check "2 items on 4 ranks: exit 0 ($RANK_RCS) $(head -c 300 "$ERR")" all_ranks_exited 4 0
 check "2 items on 4 ranks = 1 rank (1e-10)" \
     "$PYTHON" "$TESTS_DIR/check_model.py" "$WORK/t4.h5" "$WORK/t1.h5" /model 1e-10
+
+# --- too many busy-waiting threads on a node ----------------------------------
+# Two unbound ranks of P threads each, P = the CPUs this test may use (nproc,
+# which would obey OMP_NUM_THREADS without -u; independent of cofi): 2P
+# threads on P CPUs.  Without OMP_WAIT_POLICY=passive
+# (the suite sets it; unset here) rank 0 warns once, with those figures; with
+# it, or with one thread per rank, or with one rank of P threads (its runtime
+# sees them itself), nothing.  The run is the same either way.
+P=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
+load_run() { # env-assignments... -- mpirun-args... : stderr in $WORK/load.err, exit code in LRC
+    local envs=()
+    while [ "$1" != -- ]; do envs+=("$1"); shift; done
+    shift
+    env -u OMP_WAIT_POLICY "${envs[@]}" timeout -s KILL "$TIMEOUT" "$MPIEXEC" --oversubscribe \
+        --bind-to none "$@" >/dev/null 2>"$WORK/load.err" </dev/null
+    LRC=$?
+}
+want="cofi train: warning: $((2 * P)) OpenMP threads (2 ranks) share $P CPU$([ "$P" -gt 1 ] && echo s) on one node"
+load_run OMP_NUM_THREADS="$P" -- -np 2 "$COFI" train "$WORK/r.h5" -o "$WORK/load.h5" -k 3 -T 3
+check "2 ranks x $P threads on $P CPUs, threads spinning: exit 0 ($LRC)" [ "$LRC" -eq 0 ]
+check "... rank 0 warns once: '$want' ($(head -c 400 "$WORK/load.err"))" \
+    eval '[ "$(grep -c "warning" "$WORK/load.err")" -eq 1 ] && grep -qxF "$want" "$WORK/load.err"'
+check "... and says what to do" grep -q "Use at most $P$" "$WORK/load.err"
+if [ "$P" -gt 1 ]; then
+    load_run OMP_NUM_THREADS="$P" OMP_WAIT_POLICY=PASSIVE -- -np 2 "$COFI" train "$WORK/r.h5" -o "$WORK/load.h5" -k 3 -T 3
+    check "... with OMP_WAIT_POLICY=passive: no warning ($(head -c 300 "$WORK/load.err"))" \
+        eval '[ "$LRC" -eq 0 ] && [ ! -s "$WORK/load.err" ]'
+    load_run OMP_NUM_THREADS=1 -- -np $((P + 1)) "$COFI" train "$WORK/r.h5" -o "$WORK/load.h5" -k 3 -T 3
+    check "$((P + 1)) ranks x 1 thread: no warning ($(head -c 300 "$WORK/load.err"))" \
+        eval '[ "$LRC" -eq 0 ] && [ ! -s "$WORK/load.err" ]'
+    load_run OMP_NUM_THREADS=$((P + 1)) -- -np 1 "$COFI" train "$WORK/r.h5" -o "$WORK/load.h5" -k 3 -T 3
+    check "1 rank x $((P + 1)) threads: no warning ($(head -c 300 "$WORK/load.err"))" \
+        eval '[ "$LRC" -eq 0 ] && [ ! -s "$WORK/load.err" ]'
+fi
+load_run OMP_NUM_THREADS="$P" -- -np 2 "$COFI" bench --ratings 2000 --items 50 --users 40 -k 4 -T 3 --no-peak
+check "cofi bench warns the same way (exit $LRC)" \
+    eval '[ "$LRC" -eq 0 ] && grep -qxF "${want/cofi train/cofi bench}" "$WORK/load.err"'
 finish

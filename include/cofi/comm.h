@@ -87,6 +87,18 @@ int cofi_exchange(const cofi_comm *c, const void *send, const cofi_idx *count, s
                   void **recv, cofi_idx *nrecv);
 
 /* Abort every rank: only for a state in which agreeing is impossible. */
+/* The job's most loaded node: how many of its ranks run there, their
+ * threads in all, and the CPUs they may use between them (the union of
+ * their masks, cofi_cpu_mask).  threads and mask are this rank's; spin: this
+ * rank's threads busy-wait.  Every rank gets the figures of the node with
+ * the highest threads per CPU among those where a rank spins (all zero when
+ * no node has more threads than CPUs and a spinning rank). */
+typedef struct {
+    int ranks, threads, cpus;
+} cofi_node_load;
+int cofi_busiest_node(const cofi_comm *c, int threads, int spin, const unsigned char *mask,
+                      size_t nbytes, cofi_node_load *out);
+
 void cofi_abort(const cofi_comm *c, int code);
 
 #endif

@@ -1,6 +1,9 @@
-/* cofi/sysmem.h - what the machine has: memory, and this process's peak use. */
+/* cofi/sysmem.h - what the machine has: memory and CPUs, and this process's
+ * peak use. */
 #ifndef COFI_SYSMEM_H
 #define COFI_SYSMEM_H
+
+#include <stddef.h>
 
 /* Bytes of memory available to this process now (MemAvailable), or a
  * negative value when unknown.  COFI_MEM_LIMIT (bytes, with optional K/M/G/T
@@ -14,5 +17,9 @@ int cofi_mem_check(double bytes, const char *what);
 int cofi_parse_size(const char *s, double *bytes);
 /* Peak resident set size of this process, in bytes. */
 double cofi_peak_rss(void);
+/* The CPUs this process may run on (its affinity, else every online CPU) as
+ * bits of mask (CPU n: bit n % 8 of byte n / 8; CPUs past nbytes * 8 are
+ * left out); returns how many. */
+int cofi_cpu_mask(unsigned char *mask, size_t nbytes);
 
 #endif
