@@ -138,7 +138,8 @@ int cli_check_load(const cofi_comm *c, const char *cmd)
     /* A rank with more threads than CPUs of its own (bound to fewer cores)
      * is seen by its OpenMP runtime, which then stops spinning; threads
      * spread over CPUs that other ranks use too are not. */
-    const int spin = threads > 1 && threads <= cpus && !(policy && strcasecmp(policy, "passive") == 0);
+    const int passive = policy && strcasecmp(policy, "passive") == 0;
+    const int spin = threads > 1 && threads <= cpus && !passive;
     cofi_node_load n;
     COFI_TRY(cofi_busiest_node(c, threads, spin, mask, sizeof mask, &n));
     if (c->rank == 0 && n.threads > 0)

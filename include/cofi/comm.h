@@ -86,7 +86,6 @@ int cofi_allgather_strings(const cofi_comm *c, const cofi_strings *mine, cofi_st
 int cofi_exchange(const cofi_comm *c, const void *send, const cofi_idx *count, size_t rec_size,
                   void **recv, cofi_idx *nrecv);
 
-/* Abort every rank: only for a state in which agreeing is impossible. */
 /* The job's most loaded node: how many of its ranks run there, their
  * threads in all, and the CPUs they may use between them (the union of
  * their masks, cofi_cpu_mask).  threads and mask are this rank's; spin: this
@@ -99,6 +98,7 @@ typedef struct {
 int cofi_busiest_node(const cofi_comm *c, int threads, int spin, const unsigned char *mask,
                       size_t nbytes, cofi_node_load *out);
 
+/* Abort every rank: only for a state in which agreeing is impossible. */
 void cofi_abort(const cofi_comm *c, int code);
 
 #endif
