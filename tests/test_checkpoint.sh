@@ -63,7 +63,7 @@ for trial in $(seq 1 10); do
         --checkpoint "$WORK/kc.h5" --checkpoint-every 1 >/dev/null 2>&1 </dev/null &
     sid=$!
     # wait for the first checkpoint, then a random extra 0-0.6 s
-    for _ in $(seq 1 100); do [ -e "$WORK/kc.h5" ] && break; sleep 0.05; done
+    for _ in $(seq 1 600); do [ -e "$WORK/kc.h5" ] && break; sleep 0.05; done
     sleep "0.$((RANDOM % 6))$((RANDOM % 10))"
     pkill -KILL -s "$sid"
     wait "$sid" 2>/dev/null

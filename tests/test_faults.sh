@@ -83,7 +83,7 @@ alloc_sweep predict $stopped "$WORK/p@.h5" predict "$WORK/pm.h5" "$WORK/g.h5" --
 setsid "$MPIEXEC" -np 3 --oversubscribe "$COFI" "${TR[@]}" -o "$WORK/k.h5" -T 1000000 \
     --checkpoint "$WORK/kc.h5" --checkpoint-every 1 >/dev/null 2>&1 </dev/null &
 sid=$!
-for _ in $(seq 1 100); do [ -e "$WORK/kc.h5" ] && break; sleep 0.05; done
+for _ in $(seq 1 600); do [ -e "$WORK/kc.h5" ] && break; sleep 0.05; done
 sleep 0.3
 victim=$(rank_pid "$sid" 1)
 check "found rank 1 to kill" [ -n "$victim" ]
