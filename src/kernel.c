@@ -63,7 +63,7 @@ int cofi_kernel_ws_alloc(cofi_kernel_ws *ws, const cofi_ratings *R, cofi_idx ld,
     ws->threads = omp_get_max_threads();
     cofi_idx nb = n_blocks(R->n_local, COFI_ITEM_BLOCK);
     cofi_idx nu = n_blocks(R->n_users, COFI_USER_BLOCK);
-    ws->n_partial = COFI_NSUMS * (nb > nu ? nb : nu) + COFI_NSUMS;
+    ws->n_partial = COFI_NSUMS * (nb > nu ? nb : nu) + COFI_NSUMS + nu;
     size_t n = (size_t)(R->nnz_local > 0 ? R->nnz_local : 1);
     if (single) ws->resid32 = cofi_malloc(n, sizeof *ws->resid32, "residuals");
     else ws->resid = cofi_malloc(n, sizeof *ws->resid, "residuals");
@@ -79,6 +79,7 @@ int cofi_kernel_ws_alloc(cofi_kernel_ws *ws, const cofi_ratings *R, cofi_idx ld,
         return COFI_ERR_NOMEM;
     }
     ws->ublk = ws->iblk + nr;
+    ws->upartial = ws->partial + COFI_NSUMS * (nb > nu ? nb : nu) + COFI_NSUMS;
     /* item blocks weigh like the ranks' item rows; user blocks (whose own
      * work is a gradient row) as an average block */
     if (thread_ranges(R->indptr, R->n_local, COFI_ITEM_BLOCK,
@@ -360,17 +361,38 @@ static void item_pass(const cofi_ratings *R, const cofi_model *M, const cofi_ker
     else item_pass_impl(R, M, p, ws, gX, gib, 0, 0);
 }
 
-/* One block of users: their gradients through the transposed index. */
+/* c_j |w_j|^2 of user j, in the order of the gradient pass and the cost pass. */
+static inline __attribute__((always_inline)) cofi_val
+user_reg(const cofi_model *M, const cofi_kernel_params *p, cofi_idx j, cofi_idx ld)
+{
+    const cofi_val *w = M->W + j * ld, q = cofi_dot_padded(w, w, ld);
+    return p->user_weight ? p->user_weight[j] * q : q;
+}
+
+/* The sum of user_reg over block blk's users that are in [reg_u0, reg_u1). */
+static cofi_val user_reg_block(const cofi_model *M, const cofi_kernel_params *p, cofi_idx blk)
+{
+    cofi_idx j0 = blk * COFI_USER_BLOCK, j1 = j0 + COFI_USER_BLOCK;
+    if (j0 < p->reg_u0) j0 = p->reg_u0;
+    if (j1 > p->reg_u1) j1 = p->reg_u1;
+    cofi_val s = 0;
+    for (cofi_idx j = j0; j < j1; j++) s += user_reg(M, p, j, M->ld);
+    return s;
+}
+
+/* One block of users: their gradients through the transposed index, and
+ * the ridge of those in [reg_u0, reg_u1). */
 static inline __attribute__((always_inline)) void
-user_block(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_ws *ws, cofi_idx blk,
-           cofi_val *acc, cofi_val *gW, cofi_idx ldgw, cofi_val *gb, cofi_idx ldgb,
-           const int ef, const cofi_idx LD)
+user_block(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_params *p,
+           const cofi_kernel_ws *ws, cofi_idx blk, cofi_val *acc, cofi_val *gW, cofi_idx ldgw,
+           cofi_val *gb, cofi_idx ldgb, const int ef, const cofi_idx LD)
 {
     const cofi_idx ld = LD ? LD : M->ld, k = M->k, nu = R->n_users;
     const cofi_val *X = M->X, *E = ws->resid;
     const float *E32 = ws->resid32;
     const int NV = (int)(LD / COFI_VW);
     cofi_idx j1 = (blk + 1) * COFI_USER_BLOCK < nu ? (blk + 1) * COFI_USER_BLOCK : nu;
+    cofi_val reg = 0;
     for (cofi_idx j = blk * COFI_USER_BLOCK; j < j1; j++) {
         cofi_val bsum = 0;
         cofi_vd av[NV_MAX];
@@ -392,40 +414,57 @@ user_block(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_ws *ws,
             }
             bsum += e;
         }
+        if (j >= p->reg_u0 && j < p->reg_u1) {
+            const cofi_val *w = M->W + j * ld;
+            const cofi_val l = p->user_weight ? p->lambda * p->user_weight[j] : p->lambda;
+            reg += user_reg(M, p, j, ld);
+            if (LD) {
+                const cofi_vd vl = vd_set1(l);
+                for (int c = 0; c < NV; c++) av[c] = vd_fma(vl, vd_load(w + c * COFI_VW), av[c]);
+            } else {
+                cofi_axpy_padded(acc, l, w, ld);
+            }
+        }
         if (LD)
             for (int c = 0; c < NV; c++) vd_store(acc + c * COFI_VW, av[c]);
         memcpy(gW + j * ldgw, acc, (size_t)k * sizeof acc[0]);
         gb[j * ldgb] = bsum;
     }
+    ws->upartial[blk] = reg;
 }
 
 static inline __attribute__((always_inline)) void
-user_block_any(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_ws *ws, cofi_idx blk,
-               cofi_val *acc, cofi_val *gW, cofi_idx ldgw, cofi_val *gb, cofi_idx ldgb, const int ef)
+user_block_any(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_params *p,
+               const cofi_kernel_ws *ws, cofi_idx blk, cofi_val *acc, cofi_val *gW, cofi_idx ldgw,
+               cofi_val *gb, cofi_idx ldgb, const int ef)
 {
     switch (M->ld) {
-#define CASE(L) case L: user_block(R, M, ws, blk, acc, gW, ldgw, gb, ldgb, ef, L); break;
+#define CASE(L) case L: user_block(R, M, p, ws, blk, acc, gW, ldgw, gb, ldgb, ef, L); break;
         COFI_LD_CASES(CASE)
 #undef CASE
-    default: user_block(R, M, ws, blk, acc, gW, ldgw, gb, ldgb, ef, 0);
+    default: user_block(R, M, p, ws, blk, acc, gW, ldgw, gb, ldgb, ef, 0);
     }
 }
 
 static inline __attribute__((always_inline)) void
-user_pass_impl(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_ws *ws, cofi_val *acc,
-               cofi_val *gW, cofi_idx ldgw, cofi_val *gb, cofi_idx ldgb, const int ef)
+user_pass_impl(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_params *p,
+               const cofi_kernel_ws *ws, cofi_val *acc, cofi_val *gW, cofi_idx ldgw, cofi_val *gb,
+               cofi_idx ldgb, const int ef)
 {
     block_iter it;
     cofi_idx blk;
     block_iter_start(&it, ws, ws->ublk, n_blocks(R->n_users, COFI_USER_BLOCK));
-    while (block_iter_next(&it, &blk)) user_block_any(R, M, ws, blk, acc, gW, ldgw, gb, ldgb, ef);
+    while (block_iter_next(&it, &blk)) user_block_any(R, M, p, ws, blk, acc, gW, ldgw, gb, ldgb, ef);
 }
 
-static void sum_partials(const cofi_kernel_ws *ws, cofi_idx nb, cofi_val sums[COFI_NSUMS])
+/* The item blocks' sums, then the user blocks' ridge sum, each in block order. */
+static void sum_partials(const cofi_kernel_ws *ws, const cofi_ratings *R, cofi_val sums[COFI_NSUMS])
 {
+    const cofi_idx nb = n_blocks(R->n_local, COFI_ITEM_BLOCK), nu = n_blocks(R->n_users, COFI_USER_BLOCK);
     for (int s = 0; s < COFI_NSUMS; s++) sums[s] = 0;
     for (cofi_idx blk = 0; blk < nb; blk++)
-        for (int s = 0; s < COFI_NSUMS; s++) sums[s] += ws->partial[COFI_NSUMS * blk + s];
+        for (int s = 0; s < COFI_SUM_WREG; s++) sums[s] += ws->partial[COFI_NSUMS * blk + s];
+    for (cofi_idx blk = 0; blk < nu; blk++) sums[COFI_SUM_WREG] += ws->upartial[blk];
 }
 
 void cofi_kernel_grad(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_params *p,
@@ -438,18 +477,23 @@ void cofi_kernel_grad(const cofi_ratings *R, const cofi_model *M, const cofi_ker
 #pragma omp barrier
         /* all residuals are known */
         cofi_val *acc = ws->acc + (size_t)omp_get_thread_num() * (size_t)ws->ld;
-        if (ws->resid32) user_pass_impl(R, M, ws, acc, gW, ldgw, gb, ldgb, 1);
-        else user_pass_impl(R, M, ws, acc, gW, ldgw, gb, ldgb, 0);
+        if (ws->resid32) user_pass_impl(R, M, p, ws, acc, gW, ldgw, gb, ldgb, 1);
+        else user_pass_impl(R, M, p, ws, acc, gW, ldgw, gb, ldgb, 0);
     }
-    sum_partials(ws, n_blocks(R->n_local, COFI_ITEM_BLOCK), sums);
+    sum_partials(ws, R, sums);
 }
 
 void cofi_kernel_cost(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_params *p,
                       cofi_kernel_ws *ws, cofi_val sums[COFI_NSUMS])
 {
+    const cofi_idx nu = n_blocks(R->n_users, COFI_USER_BLOCK);
 #pragma omp parallel num_threads(ws->threads)
-    item_pass(R, M, p, ws, NULL, NULL);
-    sum_partials(ws, n_blocks(R->n_local, COFI_ITEM_BLOCK), sums);
+    {
+        item_pass(R, M, p, ws, NULL, NULL);
+#pragma omp for schedule(static)
+        for (cofi_idx blk = 0; blk < nu; blk++) ws->upartial[blk] = user_reg_block(M, p, blk);
+    }
+    sum_partials(ws, R, sums);
 }
 
 cofi_val cofi_kernel_sumsq(const cofi_val *A, cofi_idx rows, cofi_idx k, cofi_idx lda,

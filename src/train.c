@@ -324,14 +324,14 @@ static void update_local(cofi_trainer *tr)
 }
 
 /* Step t + 1 on rows [w0, w1) of W and b, from summed gradient rows G
- * (stride k + 1: w_j then b_j, first row w0): their ridge terms first, once. */
+ * (stride k + 1: w_j then b_j, first row w0).  W's ridge is in G already
+ * (the kernel adds it on the rank whose shard holds the user); b's goes in
+ * here, once. */
 static void update_Wb(cofi_trainer *tr, cofi_val *G)
 {
     cofi_model *M = tr->M;
     const cofi_train_opts *o = &tr->opts;
     const cofi_idx k = M->k, w0 = tr->w0, n = tr->w1 - tr->w0;
-    cofi_kernel_add_ridge(G, k + 1, M->W + w0 * M->ld, M->ld, n, k, o->lambda,
-                          o->weighted ? tr->user_count + w0 : NULL);
     if (o->lambda_bias > 0)
         cofi_kernel_add_ridge(G + k, k + 1, M->b + w0, 1, n, 1, o->lambda_bias, NULL);
     step(tr, M->W + w0 * M->ld, M->ld, G, k + 1, tr->state_W, M->ld, n, k);
@@ -358,10 +358,9 @@ static void local_scalars(cofi_trainer *tr, const cofi_val *sums, int with_val, 
                            ? cofi_kernel_sumsq(M->item_bias, M->n_local, 1, 1, NULL, &tr->ws)
                            : 0;
     /* The replicated W and b: each rank adds its shard of users, so the sum
-     * counts every user once. */
+     * counts every user once (W's from the kernel, which has the same shard). */
     const cofi_idx u0 = tr->ushard[tr->comm->rank], un = tr->ushard[tr->comm->rank + 1] - u0;
-    tail[SLOT_WREG] = cofi_kernel_sumsq(M->W + u0 * M->ld, un, M->k, M->ld,
-                                        tr->opts.weighted ? tr->user_count + u0 : NULL, &tr->ws);
+    tail[SLOT_WREG] = sums[COFI_SUM_WREG];
     tail[SLOT_BREG] = tr->opts.lambda_bias > 0 ? cofi_kernel_sumsq(M->b + u0, un, 1, 1, NULL, &tr->ws) : 0;
     tail[SLOT_VAL_SSE] = tail[SLOT_VAL_SAE] = tail[SLOT_VAL_N] = 0;
     if (with_val) {
@@ -513,7 +512,9 @@ int cofi_trainer_run(cofi_trainer *tr)
     const cofi_comm *c = tr->comm;
     cofi_model *M = tr->M;
     const cofi_train_opts *o = &tr->opts;
-    const cofi_kernel_params kp = {o->lambda, o->weighted};
+    /* W's ridge and |W|^2 for this rank's shard of the users, once over all ranks */
+    const cofi_kernel_params kp = {o->lambda, o->weighted, tr->ushard[c->rank], tr->ushard[c->rank + 1],
+                                   o->weighted ? tr->user_count : NULL};
     const cofi_idx k = M->k;
     cofi_val *tail = tr->buf + M->n_users * (k + 1);
     const int learn_ib = o->item_bias == COFI_BIAS_LEARNED;

@@ -164,7 +164,6 @@ static void kernel_all(const dense *d, int parts, int split, int hashed, double 
                        double *gb, double *gib, double *J, double *ssec, double *saec)
 {
     cofi_idx k = d->k;
-    const cofi_kernel_params kp = {d->lambda, d->weighted};
     double *uw = malloc(sizeof(double) * (size_t)d->nu);
     for (cofi_idx j = 0; j < d->nu; j++) uw[j] = count_user(d, j);
     memset(gW, 0, sizeof(double) * (size_t)(d->nu * k));
@@ -177,6 +176,10 @@ static void kernel_all(const dense *d, int parts, int split, int hashed, double 
         cofi_ratings R;
         cofi_model M;
         cofi_kernel_ws ws;
+        /* each slice also adds W's ridge for its share of the users, as
+         * each rank does for its shard */
+        const cofi_kernel_params kp = {d->lambda, d->weighted, d->nu * p / parts, d->nu * (p + 1) / parts,
+                                       d->weighted ? uw : NULL};
         slice(d, i0, i1 - i0, &R, &M);
         if (hashed) CHECK(cofi_ratings_order_transpose(&R, 1) == 0, "hashed order");
         cofi_kernel_ws_alloc(&ws, &R, M.ld, 0);
@@ -208,8 +211,8 @@ static void kernel_all(const dense *d, int parts, int split, int hashed, double 
         xsq += s[COFI_SUM_XREG];
         *ssec += s[COFI_SUM_SSE_C];
         *saec += s[COFI_SUM_SAE_C];
+        wsq += s[COFI_SUM_WREG];
         if (p == 0) {
-            wsq = cofi_kernel_sumsq(M.W, d->nu, k, M.ld, d->weighted ? uw : NULL, &ws);
             /* the cost-only pass agrees with the gradient pass */
             double s2[COFI_NSUMS];
             cofi_kernel_cost(&R, &M, &kp, &ws, s2);
@@ -220,8 +223,6 @@ static void kernel_all(const dense *d, int parts, int split, int hashed, double 
         cofi_model_free(&M);
         cofi_ratings_free(&R);
     }
-    /* the trainer's once-only ridge on W, through the kernel helper */
-    cofi_kernel_add_ridge(gW, k, d->W, k, d->nu, k, d->lambda, d->weighted ? uw : NULL);
     *J = 0.5 * sse + 0.5 * d->lambda * (xsq + wsq);
     free(pw);
     free(pb);

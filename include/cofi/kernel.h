@@ -8,8 +8,11 @@
  *   gW[j]    = sum_i e x_i                          (this rank's part only)
  *   gb[j]    = sum_i e
  *   gib[i]   = sum_j e                              (item bias, when learned)
- * The lambda*W term and |W|^2 are added once by the trainer after the
- * reduction, since W is replicated.
+ * W is replicated, so its ridge goes in once: the users [reg_u0, reg_u1) of
+ * the parameters (each rank names its own shard of the users) also get
+ *   gW[j]   += lambda c_j w_j                       (c_j = user_weight[j], or 1)
+ *   wreg     = sum_j c_j |w_j|^2
+ * added in the user pass, so that the reduction sums them exactly once.
  *
  * Determinism: work is split in blocks of a fixed number of rows, whatever the
  * thread count; every sum runs in a fixed order (items in a row by user, users
@@ -28,7 +31,8 @@ typedef struct {
     cofi_val *resid;   /* nnz_local residuals of the last evaluation, in the
                         * transposed (user) order: rating r's at R->rpos[r] */
     float *resid32;    /* ... in single precision instead */
-    cofi_val *partial; /* per-block partial sums */
+    cofi_val *partial; /* per-block partial sums: items' blocks */
+    cofi_val *upartial; /* ... and the users' blocks' ridge sums */
     cofi_idx n_partial;
     cofi_val *acc;     /* one aligned row of ld values per thread */
     cofi_idx ld;
@@ -44,8 +48,10 @@ int cofi_kernel_ws_alloc(cofi_kernel_ws *ws, const cofi_ratings *R, cofi_idx ld,
 void cofi_kernel_ws_free(cofi_kernel_ws *ws);
 
 typedef struct {
-    cofi_val lambda; /* ridge on X */
+    cofi_val lambda; /* ridge on X, and on W's rows [reg_u0, reg_u1) */
     int weighted;    /* lambda * n_i per item (ALS-WR style) */
+    cofi_idx reg_u0, reg_u1;      /* users whose ridge this call adds (may be empty) */
+    const cofi_val *user_weight;  /* c_j by global user, NULL for all ones */
 } cofi_kernel_params;
 
 /* The local sums every pass returns. */
@@ -54,6 +60,7 @@ enum {
     COFI_SUM_XREG,  /* sum r_i |x_i|^2 */
     COFI_SUM_SSE_C, /* sum (clip(y_hat) - y)^2: the reported train RMSE */
     COFI_SUM_SAE_C, /* sum |clip(y_hat) - y|: the reported train MAE */
+    COFI_SUM_WREG,  /* sum c_j |w_j|^2 over the users [reg_u0, reg_u1) */
     COFI_NSUMS
 };
 
@@ -64,7 +71,8 @@ void cofi_kernel_grad(const cofi_ratings *R, const cofi_model *M, const cofi_ker
                       cofi_kernel_ws *ws, cofi_val *gX, cofi_val *gW, cofi_idx ldgw, cofi_val *gb,
                       cofi_idx ldgb, cofi_val *gib, cofi_val sums[COFI_NSUMS]);
 
-/* Only the sums (and the residuals in ws). */
+/* Only the sums (and the residuals in ws); the same values as the gradient
+ * pass's, bit for bit. */
 void cofi_kernel_cost(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_params *p,
                       cofi_kernel_ws *ws, cofi_val sums[COFI_NSUMS]);
 
