@@ -90,10 +90,19 @@ check "found rank 1 to kill" [ -n "$victim" ]
 kill -KILL "$victim"
 ended=0
 for _ in $(seq 1 200); do kill -0 "$sid" 2>/dev/null || { ended=1; break; }; sleep 0.1; done
-left=$(ps -s "$sid" -o pid=,stat=,comm= 2>/dev/null | grep -v ' Z')
+# A rank that mpirun has just killed can still show as running while the
+# kernel tears it down: on a loaded machine under the sanitizers it was seen
+# once in about ten runs, gone a second later.  A rank left behind would stay,
+# so the session gets 5 s to empty.
+left=
+for _ in $(seq 1 50); do
+    left=$(ps -s "$sid" -o pid=,stat=,comm= 2>/dev/null | grep -v ' Z')
+    [ -z "$left" ] && break
+    sleep 0.1
+done
 pkill -KILL -s "$sid" 2>/dev/null; wait "$sid" 2>/dev/null
 check "after SIGKILL of one rank the job ends within 20 s" [ "$ended" -eq 1 ]
-check "no rank is left running when the job has ended ($left)" [ -z "$left" ]
+check "no rank is left running 5 s after the job has ended ($left)" [ -z "$left" ]
 step=$("$PYTHON" -c "import h5py,sys; f=h5py.File(sys.argv[1]); f['model/X'][:]; print(int(f.attrs['step']))" "$WORK/kc.h5" 2>/dev/null)
 check "the last checkpoint is intact (step $step)" [ -n "$step" ]
 if [ -n "$step" ]; then
