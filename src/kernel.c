@@ -496,22 +496,17 @@ void cofi_kernel_cost(const cofi_ratings *R, const cofi_model *M, const cofi_ker
     sum_partials(ws, R, sums);
 }
 
-cofi_val cofi_kernel_sumsq(const cofi_val *A, cofi_idx rows, cofi_idx k, cofi_idx lda,
-                           const cofi_val *w, cofi_kernel_ws *ws)
+cofi_val cofi_kernel_sumsq(const cofi_val *a, cofi_idx n, cofi_kernel_ws *ws)
 {
-    /* Blocks of COFI_USER_BLOCK rows; the workspace has room for the users'
-     * blocks and for the items' blocks. */
-    const cofi_idx nb = n_blocks(rows, COFI_USER_BLOCK);
+    /* Blocks of COFI_USER_BLOCK entries; the workspace has room for the
+     * users' blocks and for the items' blocks. */
+    const cofi_idx nb = n_blocks(n, COFI_USER_BLOCK);
     cofi_val *part = ws->partial;
 #pragma omp parallel for schedule(static)
     for (cofi_idx blk = 0; blk < nb; blk++) {
-        cofi_idx r1 = (blk + 1) * COFI_USER_BLOCK < rows ? (blk + 1) * COFI_USER_BLOCK : rows;
+        cofi_idx r1 = (blk + 1) * COFI_USER_BLOCK < n ? (blk + 1) * COFI_USER_BLOCK : n;
         cofi_val s = 0;
-        for (cofi_idx r = blk * COFI_USER_BLOCK; r < r1; r++) {
-            cofi_val q = 0;
-            for (cofi_idx f = 0; f < k; f++) q += A[r * lda + f] * A[r * lda + f];
-            s += w ? w[r] * q : q;
-        }
+        for (cofi_idx r = blk * COFI_USER_BLOCK; r < r1; r++) s += a[r] * a[r];
         part[blk] = s;
     }
     cofi_val s = 0;
@@ -519,12 +514,8 @@ cofi_val cofi_kernel_sumsq(const cofi_val *A, cofi_idx rows, cofi_idx k, cofi_id
     return s;
 }
 
-void cofi_kernel_add_ridge(cofi_val *G, cofi_idx ldg, const cofi_val *P, cofi_idx ldp,
-                           cofi_idx rows, cofi_idx k, cofi_val lambda, const cofi_val *w)
+void cofi_kernel_add_ridge(cofi_val *g, cofi_idx ldg, const cofi_val *a, cofi_idx n, cofi_val lambda)
 {
 #pragma omp parallel for schedule(static)
-    for (cofi_idx r = 0; r < rows; r++) {
-        const cofi_val l = w ? lambda * w[r] : lambda;
-        for (cofi_idx f = 0; f < k; f++) G[r * ldg + f] += l * P[r * ldp + f];
-    }
+    for (cofi_idx r = 0; r < n; r++) g[r * ldg] += lambda * a[r];
 }

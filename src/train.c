@@ -333,7 +333,7 @@ static void update_Wb(cofi_trainer *tr, cofi_val *G)
     const cofi_train_opts *o = &tr->opts;
     const cofi_idx k = M->k, w0 = tr->w0, n = tr->w1 - tr->w0;
     if (o->lambda_bias > 0)
-        cofi_kernel_add_ridge(G + k, k + 1, M->b + w0, 1, n, 1, o->lambda_bias, NULL);
+        cofi_kernel_add_ridge(G + k, k + 1, M->b + w0, n, o->lambda_bias);
     step(tr, M->W + w0 * M->ld, M->ld, G, k + 1, tr->state_W, M->ld, n, k);
     step(tr, M->b + w0, 1, G + k, k + 1, tr->state_b, 1, n, 1);
 }
@@ -355,13 +355,13 @@ static void local_scalars(cofi_trainer *tr, const cofi_val *sums, int with_val, 
     tail[SLOT_SSE_C] = sums[COFI_SUM_SSE_C];
     tail[SLOT_SAE_C] = sums[COFI_SUM_SAE_C];
     tail[SLOT_IBREG] = tr->opts.item_bias == COFI_BIAS_LEARNED && tr->opts.lambda_bias > 0
-                           ? cofi_kernel_sumsq(M->item_bias, M->n_local, 1, 1, NULL, &tr->ws)
+                           ? cofi_kernel_sumsq(M->item_bias, M->n_local, &tr->ws)
                            : 0;
     /* The replicated W and b: each rank adds its shard of users, so the sum
      * counts every user once (W's from the kernel, which has the same shard). */
     const cofi_idx u0 = tr->ushard[tr->comm->rank], un = tr->ushard[tr->comm->rank + 1] - u0;
     tail[SLOT_WREG] = sums[COFI_SUM_WREG];
-    tail[SLOT_BREG] = tr->opts.lambda_bias > 0 ? cofi_kernel_sumsq(M->b + u0, un, 1, 1, NULL, &tr->ws) : 0;
+    tail[SLOT_BREG] = tr->opts.lambda_bias > 0 ? cofi_kernel_sumsq(M->b + u0, un, &tr->ws) : 0;
     tail[SLOT_VAL_SSE] = tail[SLOT_VAL_SAE] = tail[SLOT_VAL_N] = 0;
     if (with_val) {
         cofi_val v[3];

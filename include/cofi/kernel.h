@@ -76,13 +76,11 @@ void cofi_kernel_grad(const cofi_ratings *R, const cofi_model *M, const cofi_ker
 void cofi_kernel_cost(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_params *p,
                       cofi_kernel_ws *ws, cofi_val sums[COFI_NSUMS]);
 
-/* sum_r w_r |A_r|^2 over rows x k entries of A (stride lda), in a fixed
- * order; w NULL means all ones. */
-cofi_val cofi_kernel_sumsq(const cofi_val *A, cofi_idx rows, cofi_idx k, cofi_idx lda,
-                           const cofi_val *w, cofi_kernel_ws *ws);
+/* sum_r a_r^2 over n biases, in a fixed order (W's and X's norms come
+ * from the passes). */
+cofi_val cofi_kernel_sumsq(const cofi_val *a, cofi_idx n, cofi_kernel_ws *ws);
 
-/* G[r][f] += lambda * w_r * P[r][f] for f < k; w NULL means all ones. */
-void cofi_kernel_add_ridge(cofi_val *G, cofi_idx ldg, const cofi_val *P, cofi_idx ldp,
-                           cofi_idx rows, cofi_idx k, cofi_val lambda, const cofi_val *w);
+/* g[r ldg] += lambda a_r for r < n: a bias ridge into gradients of stride ldg. */
+void cofi_kernel_add_ridge(cofi_val *g, cofi_idx ldg, const cofi_val *a, cofi_idx n, cofi_val lambda);
 
 #endif
