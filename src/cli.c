@@ -133,7 +133,7 @@ int cli_check_load(const cofi_comm *c, const char *cmd)
 {
     const int threads = omp_get_max_threads();
     const char *policy = getenv("OMP_WAIT_POLICY");
-    unsigned char mask[128];
+    unsigned char mask[COFI_CPU_MASK_BYTES];
     const int cpus = cofi_cpu_mask(mask, sizeof mask);
     /* A rank with more threads than CPUs of its own (bound to fewer cores)
      * is seen by its OpenMP runtime, which then stops spinning; threads

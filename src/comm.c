@@ -3,6 +3,7 @@
  * communicator) calls MPI. */
 #include "cofi/comm.h"
 #include "cofi/error.h"
+#include "cofi/sysmem.h"
 #include "cofi/topk.h"
 
 #include <limits.h>
@@ -444,7 +445,7 @@ int cofi_busiest_node(const cofi_comm *c, int threads, int spin, const unsigned 
     if (MPI_Comm_split_type(c->comm, MPI_COMM_TYPE_SHARED, c->rank, MPI_INFO_NULL, &node) !=
         MPI_SUCCESS)
         return cofi_error(COFI_ERR_MPI, "MPI_Comm_split_type failed");
-    unsigned char all[128] = {0};
+    unsigned char all[COFI_CPU_MASK_BYTES] = {0};
     const int nb = (int)(nbytes < sizeof all ? nbytes : sizeof all);
     memcpy(all, mask, (size_t)nb);
     int mine[2] = {threads, spin}, sums[2] = {0, 0}, ranks = 0;

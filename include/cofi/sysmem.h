@@ -21,5 +21,7 @@ double cofi_peak_rss(void);
  * bits of mask (CPU n: bit n % 8 of byte n / 8; CPUs past nbytes * 8 are
  * left out); returns how many. */
 int cofi_cpu_mask(unsigned char *mask, size_t nbytes);
+/* The mask size cofi uses: CPUs 0-1023, as glibc's cpu_set_t. */
+#define COFI_CPU_MASK_BYTES 128
 
 #endif
