@@ -133,15 +133,18 @@ int cli_check_load(const cofi_comm *c, const char *cmd)
 {
     const int threads = omp_get_max_threads();
     const char *policy = getenv("OMP_WAIT_POLICY");
-    unsigned char mask[COFI_CPU_MASK_BYTES];
-    const int cpus = cofi_cpu_mask(mask, sizeof mask);
+    unsigned char *mask;
+    size_t nbytes;
+    const int cpus = cofi_cpu_mask(&mask, &nbytes);
     /* A rank with more threads than CPUs of its own (bound to fewer cores)
      * is seen by its OpenMP runtime, which then stops spinning; threads
      * spread over CPUs that other ranks use too are not. */
     const int passive = policy && strcasecmp(policy, "passive") == 0;
     const int spin = threads > 1 && threads <= cpus && !passive;
     cofi_node_load n;
-    COFI_TRY(cofi_busiest_node(c, threads, spin, mask, sizeof mask, &n));
+    const int rc = cofi_busiest_node(c, threads, spin, mask, nbytes, &n);
+    cofi_free(mask);
+    if (rc) return rc;
     if (c->rank == 0 && n.threads > 0)
         fprintf(stderr,
                 "%s: warning: %d OpenMP threads (%d rank%s) share %d CPU%s on one node\n"

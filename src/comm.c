@@ -445,18 +445,31 @@ int cofi_busiest_node(const cofi_comm *c, int threads, int spin, const unsigned 
     if (MPI_Comm_split_type(c->comm, MPI_COMM_TYPE_SHARED, c->rank, MPI_INFO_NULL, &node) !=
         MPI_SUCCESS)
         return cofi_error(COFI_ERR_MPI, "MPI_Comm_split_type failed");
-    unsigned char all[COFI_CPU_MASK_BYTES] = {0};
-    const int nb = (int)(nbytes < sizeof all ? nbytes : sizeof all);
-    memcpy(all, mask, (size_t)nb);
+    /* The node's ranks may hold masks of different lengths: the longest. */
+    unsigned long mine_len = mask ? (unsigned long)nbytes : 0, nb = 0;
+    int ok = MPI_Allreduce(&mine_len, &nb, 1, MPI_UNSIGNED_LONG, MPI_MAX, node) == MPI_SUCCESS;
+    unsigned char *all = NULL;
+    int rc = COFI_OK;
+    if (!ok) rc = cofi_error(COFI_ERR_MPI, "a reduction over a node's ranks failed");
+    else if (!mask) rc = COFI_ERR_NOMEM; /* cofi_cpu_mask said why */
+    else if (nb > INT_MAX) rc = cofi_error(COFI_ERR_NOMEM, "a CPU mask of %lu bytes", nb);
+    else if (!(all = cofi_calloc(nb, 1, "a node's CPU mask"))) rc = COFI_ERR_NOMEM;
+    if ((rc = cofi_agree(c, rc)) != COFI_OK) { /* before the node's next reduction */
+        cofi_free(all);
+        MPI_Comm_free(&node);
+        return rc;
+    }
+    memcpy(all, mask, nbytes);
     int mine[2] = {threads, spin}, sums[2] = {0, 0}, ranks = 0;
-    int ok = MPI_Allreduce(MPI_IN_PLACE, all, nb, MPI_BYTE, MPI_BOR, node) == MPI_SUCCESS &&
-             MPI_Allreduce(mine, sums, 2, MPI_INT, MPI_SUM, node) == MPI_SUCCESS &&
-             MPI_Comm_size(node, &ranks) == MPI_SUCCESS;
+    ok = MPI_Allreduce(MPI_IN_PLACE, all, (int)nb, MPI_BYTE, MPI_BOR, node) == MPI_SUCCESS &&
+         MPI_Allreduce(mine, sums, 2, MPI_INT, MPI_SUM, node) == MPI_SUCCESS &&
+         MPI_Comm_size(node, &ranks) == MPI_SUCCESS;
     MPI_Comm_free(&node);
-    if (!ok) return cofi_error(COFI_ERR_MPI, "a reduction over a node's ranks failed");
     int cpus = 0;
-    for (int b = 0; b < nb; b++)
+    for (unsigned long b = 0; b < nb; b++)
         for (int i = 0; i < 8; i++) cpus += (all[b] >> i) & 1;
+    cofi_free(all);
+    if (!ok) return cofi_error(COFI_ERR_MPI, "a reduction over a node's ranks failed");
     struct {
         double v;
         int rank;

@@ -4,6 +4,7 @@
 #include "cofi/sysmem.h"
 #include "cofi/error.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,22 +76,50 @@ double cofi_peak_rss(void)
     return (double)ru.ru_maxrss * 1024.0; /* Linux reports KiB */
 }
 
-int cofi_cpu_mask(unsigned char *mask, size_t nbytes)
+/* Set bit cpu of mask. */
+static void mask_set(unsigned char *mask, size_t cpu) { mask[cpu / 8] |= (unsigned char)(1u << (cpu % 8)); }
+
+int cofi_cpu_mask(unsigned char **maskp, size_t *nbytesp)
 {
-    memset(mask, 0, nbytes);
-    const int bits = (int)(nbytes * 8);
+    *maskp = NULL, *nbytesp = 0;
     int n = 0;
-#ifdef CPU_ISSET
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    if (sched_getaffinity(0, sizeof set, &set) == 0) {
-        for (int cpu = 0; cpu < CPU_SETSIZE && cpu < bits; cpu++)
-            if (CPU_ISSET(cpu, &set)) mask[cpu / 8] |= (unsigned char)(1u << (cpu % 8)), n++;
-        if (n > 0) return n;
+#ifdef CPU_ALLOC
+    /* glibc's cpu_set_t holds CPUs 0-1023; the kernel refuses a set smaller
+     * than its own CPU count (EINVAL), so a larger machine gets a larger set. */
+    long conf = sysconf(_SC_NPROCESSORS_CONF);
+    for (int cpus = conf > CPU_SETSIZE ? (int)conf : CPU_SETSIZE; cpus <= COFI_CPU_MASK_MAX; cpus *= 2) {
+        cpu_set_t *set = CPU_ALLOC(cpus);
+        if (!set) {
+            cofi_error(COFI_ERR_NOMEM, "out of memory for a set of %d CPUs", cpus);
+            return -1;
+        }
+        const size_t size = CPU_ALLOC_SIZE(cpus);
+        CPU_ZERO_S(size, set);
+        if (sched_getaffinity(0, size, set) == 0) {
+            unsigned char *mask = cofi_calloc(size, 1, "a CPU mask");
+            if (!mask) {
+                CPU_FREE(set);
+                return -1;
+            }
+            for (size_t cpu = 0; cpu < size * 8; cpu++)
+                if (CPU_ISSET_S(cpu, size, set)) mask_set(mask, cpu), n++;
+            CPU_FREE(set);
+            if (n > 0) {
+                *maskp = mask, *nbytesp = size;
+                return n;
+            }
+            cofi_free(mask);
+            break;
+        }
+        CPU_FREE(set);
+        if (errno != EINVAL) break;
     }
 #endif
     long online = sysconf(_SC_NPROCESSORS_ONLN);
-    for (int cpu = 0; cpu < (online > 0 ? online : 1) && cpu < bits; cpu++)
-        mask[cpu / 8] |= (unsigned char)(1u << (cpu % 8)), n++;
-    return n;
+    const size_t cpus = online > 0 ? (size_t)online : 1, size = (cpus + 7) / 8;
+    unsigned char *mask = cofi_calloc(size, 1, "a CPU mask");
+    if (!mask) return -1;
+    for (size_t cpu = 0; cpu < cpus; cpu++) mask_set(mask, cpu);
+    *maskp = mask, *nbytesp = size;
+    return (int)cpus;
 }

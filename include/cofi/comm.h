@@ -88,10 +88,12 @@ int cofi_exchange(const cofi_comm *c, const void *send, const cofi_idx *count, s
 
 /* The job's most loaded node: how many of its ranks run there, their
  * threads in all, and the CPUs they may use between them (the union of
- * their masks, cofi_cpu_mask).  threads and mask are this rank's; spin: this
- * rank's threads busy-wait.  Every rank gets the figures of the node with
- * the highest threads per CPU among those where a rank spins (all zero when
- * no node has more threads than CPUs and a spinning rank). */
+ * their masks from cofi_cpu_mask, which may differ in length; a NULL mask
+ * is an out-of-memory error, agreed by every rank).  threads and mask are
+ * this rank's; spin: this rank's threads busy-wait.  Every rank gets the
+ * figures of the node with the highest threads per CPU among those where a
+ * rank spins (all zero when no node has more threads than CPUs and a
+ * spinning rank). */
 typedef struct {
     int ranks, threads, cpus;
 } cofi_node_load;

@@ -18,10 +18,11 @@ int cofi_parse_size(const char *s, double *bytes);
 /* Peak resident set size of this process, in bytes. */
 double cofi_peak_rss(void);
 /* The CPUs this process may run on (its affinity, else every online CPU) as
- * bits of mask (CPU n: bit n % 8 of byte n / 8; CPUs past nbytes * 8 are
- * left out); returns how many. */
-int cofi_cpu_mask(unsigned char *mask, size_t nbytes);
-/* The mask size cofi uses: CPUs 0-1023, as glibc's cpu_set_t. */
-#define COFI_CPU_MASK_BYTES 128
+ * a bit mask (CPU n: bit n % 8 of byte n / 8), allocated (cofi_free) into
+ * *mask with its length in *nbytes: at least glibc's 1,024 CPUs, more when
+ * the kernel knows more (up to COFI_CPU_MASK_MAX).  Returns how many CPUs,
+ * or -1 with the error set if memory runs out (*mask NULL). */
+int cofi_cpu_mask(unsigned char **mask, size_t *nbytes);
+#define COFI_CPU_MASK_MAX (1 << 22)
 
 #endif
