@@ -63,7 +63,10 @@ int cofi_kernel_ws_alloc(cofi_kernel_ws *ws, const cofi_ratings *R, cofi_idx ld,
     ws->threads = omp_get_max_threads();
     cofi_idx nb = n_blocks(R->n_local, COFI_ITEM_BLOCK);
     cofi_idx nu = n_blocks(R->n_users, COFI_USER_BLOCK);
-    ws->n_partial = COFI_NSUMS * (nb > nu ? nb : nu) + COFI_NSUMS + nu;
+    /* the item blocks' sums (or cofi_kernel_sumsq's blocks), then the user
+     * blocks' ridge sums */
+    const cofi_idx item_part = COFI_NSUMS * (nb > nu ? nb : nu) + COFI_NSUMS;
+    ws->n_partial = item_part + nu;
     size_t n = (size_t)(R->nnz_local > 0 ? R->nnz_local : 1);
     if (single) ws->resid32 = cofi_malloc(n, sizeof *ws->resid32, "residuals");
     else ws->resid = cofi_malloc(n, sizeof *ws->resid, "residuals");
@@ -79,7 +82,7 @@ int cofi_kernel_ws_alloc(cofi_kernel_ws *ws, const cofi_ratings *R, cofi_idx ld,
         return COFI_ERR_NOMEM;
     }
     ws->ublk = ws->iblk + nr;
-    ws->upartial = ws->partial + COFI_NSUMS * (nb > nu ? nb : nu) + COFI_NSUMS;
+    ws->upartial = ws->partial + item_part;
     /* item blocks weigh like the ranks' item rows; user blocks (whose own
      * work is a gradient row) as an average block */
     if (thread_ranges(R->indptr, R->n_local, COFI_ITEM_BLOCK,
