@@ -21,7 +21,7 @@ cofi_dot_padded(const cofi_val *restrict a, const cofi_val *restrict b, cofi_idx
     }
     if (f < ld) s0 = vd_fma(vd_load(a + f), vd_load(b + f), s0), f += COFI_VW;
     if (f < ld) s1 = vd_fma(vd_load(a + f), vd_load(b + f), s1), f += COFI_VW;
-    if (f < ld) s2 = vd_fma(vd_load(a + f), vd_load(b + f), s2), f += COFI_VW;
+    if (f < ld) s2 = vd_fma(vd_load(a + f), vd_load(b + f), s2);
     return vd_sum(vd_add(vd_add(s0, s1), vd_add(s2, s3)));
 }
 

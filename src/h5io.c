@@ -608,7 +608,7 @@ int cofi_h5_info_of(cofi_h5 *f, const char *name, cofi_h5_info *info)
     }
     hid_t s = H5Dget_space(d), t = H5Dget_type(d);
     int nd = H5Sget_simple_extent_ndims(s);
-    hsize_t dims[H5S_MAX_RANK];
+    hsize_t dims[H5S_MAX_RANK] = {0};
     if (nd >= 0 && nd <= H5S_MAX_RANK) H5Sget_simple_extent_dims(s, dims, NULL);
     info->exists = 1;
     info->ndims = nd;

@@ -72,7 +72,7 @@ int cofi_ratings_store(cofi_ratings *R, const cofi_idx *user, const cofi_val *ra
     R->user = cofi_malloc(m, sizeof *R->user, "ratings");
     if (to_float) R->rating32 = cofi_malloc(m, sizeof *R->rating32, "ratings");
     else R->rating64 = cofi_malloc(m, sizeof *R->rating64, "ratings");
-    if (!R->user || (!R->rating32 && !R->rating64)) return COFI_ERR_NOMEM;
+    if (!R->user || (to_float ? !R->rating32 : !R->rating64)) return COFI_ERR_NOMEM;
     for (cofi_idx r = 0; r < n; r++) R->user[r] = (cofi_lidx)user[r];
     if (to_float)
         for (cofi_idx r = 0; r < n; r++) R->rating32[r] = (float)rating[r];

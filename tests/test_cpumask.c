@@ -143,6 +143,7 @@ int main(int argc, char **argv)
     /* A rank without a mask (out of memory): every rank gets the error. */
     mode = REAL;
     n = cofi_cpu_mask(&mask, &nb);
+    CHECK(n > 0 && mask, "this machine's mask, again: %d CPUs", n);
     const int lacking = P - 1;
     if (r == lacking) cofi_error(COFI_ERR_NOMEM, "no mask on rank %d", r);
     rc = cofi_busiest_node(&c, 1, 1, r == lacking ? NULL : mask, r == lacking ? 0 : nb, &load);

@@ -40,7 +40,11 @@ void cofi_adam_step(const cofi_optim_params *o, int64_t t, const cofi_optim_bloc
 /* Plain gradient descent: p -= lr g.  No state. */
 void cofi_gd_step(const cofi_optim_params *o, int64_t t, const cofi_optim_block *blk);
 
-/* Name <-> kind ("adam", "gd"), the step function, and how many state arrays. */
+/* State arrays per parameter array, the most any optimizer keeps (Adam: m, v). */
+enum { COFI_OPTIM_MAX_STATE = 2 };
+
+/* Name <-> kind ("adam", "gd"), the step function, and how many state arrays
+ * (at most COFI_OPTIM_MAX_STATE). */
 const char *cofi_optim_name(enum cofi_optimizer kind);
 int cofi_optim_parse(const char *name, enum cofi_optimizer *kind);
 cofi_optim_step_fn cofi_optim_step(enum cofi_optimizer kind);

@@ -141,6 +141,7 @@ int cofi_fuzz_ratings_validate(const uint8_t *data, size_t size)
     R.indptr = cofi_malloc((size_t)R.n_local + 1, sizeof *R.indptr, "fuzz");
     cofi_idx *user = malloc(((size_t)R.nnz_local + 1) * sizeof *user);
     double *rating = malloc(((size_t)R.nnz_local + 1) * sizeof *rating);
+    const cofi_idx nl = R.nnz_local;
     FUZZ_CHECK(R.indptr && user && rating, "out of memory");
     for (cofi_idx i = 0; i <= R.n_local; i++) R.indptr[i] = indptr[R.item_begin + i] - R.nnz_begin;
     for (cofi_idx r = 0; r < R.nnz_local; r++) user[r] = i16_at(&in);
@@ -175,7 +176,9 @@ int cofi_fuzz_ratings_validate(const uint8_t *data, size_t size)
         FUZZ_CHECK(cofi_ratings_to_single(&R) == COFI_OK, "to_single: %s", cofi_error_message());
         FUZZ_CHECK(R.rating32 && !R.rating64, "to_single left double ratings");
     }
-    for (cofi_idx r = 0; r < R.nnz_local; r++) {
+    FUZZ_CHECK(R.nnz_local == nl, "store changed the rating count: %lld, was %lld",
+               (long long)R.nnz_local, (long long)nl);
+    for (cofi_idx r = 0; r < nl; r++) {
         double want = single ? (double)(float)rating[r] : rating[r];
         FUZZ_CHECK(R.user[r] == user[r], "store: user %lld is %d, was %lld", (long long)r,
                    (int)R.user[r], (long long)user[r]);
