@@ -44,7 +44,8 @@ cofi_comm cofi_comm_wrap(MPI_Comm comm)
     return c;
 }
 
-int cofi_agree(const cofi_comm *c, int rc)
+/* (The name in parentheses: comm.h may define a macro of it for the analyzer.) */
+int(cofi_agree)(const cofi_comm *c, int rc)
 {
     int mine = rc != COFI_OK ? c->rank : INT_MAX, first = INT_MAX;
     MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, c->comm);
