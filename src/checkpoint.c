@@ -120,7 +120,8 @@ int cofi_checkpoint_write(const cofi_comm *c, const char *path, const cofi_train
     if (!rc) rc = cofi_write_run_attrs(&f, tr, p);
     if (!rc) rc = cofi_h5_attr_set_idx(&f, "/", "checkpoint", 1);
     if (!rc) rc = cofi_h5_attr_set_idx(&f, "/", "step", tr->t);
-    for (int s = 0; s < cofi_optim_nstate(tr->opts.optim.kind) && s < COFI_OPTIM_MAX_STATE && !rc; s++) {
+    const int nstate = cofi_optim_nstate(tr->opts.optim.kind);
+    for (int s = 0; s < nstate && s < COFI_OPTIM_MAX_STATE && !rc; s++) {
         rc = cofi_h5_write_val(&f, opt_x[s], M->n_items, M->k, M->item_begin, M->n_local,
                                tr->state_X[s], M->ld);
         /* W's and b's state: rows [w0, w1) here (a shard with --comm sharded,
@@ -238,7 +239,8 @@ int cofi_checkpoint_read_state(const cofi_comm *c, const char *path, cofi_traine
     cofi_h5 f;
     COFI_TRY(cofi_h5_open(c, path, &f));
     int rc = get_checkpoint_attrs(&f, &info);
-    for (int s = 0; s < cofi_optim_nstate(tr->opts.optim.kind) && s < COFI_OPTIM_MAX_STATE && !rc; s++) {
+    const int nstate = cofi_optim_nstate(tr->opts.optim.kind);
+    for (int s = 0; s < nstate && s < COFI_OPTIM_MAX_STATE && !rc; s++) {
         rc = cofi_h5_read_val(&f, opt_x[s], M->item_begin, M->n_local, M->k, tr->state_X[s], M->ld);
         if (!rc) rc = cofi_h5_read_val(&f, opt_w[s], tr->w0, tr->w1 - tr->w0, M->k, tr->state_W[s], M->ld);
         if (!rc) rc = cofi_h5_read_val(&f, opt_b[s], tr->w0, tr->w1 - tr->w0, 0, tr->state_b[s], 1);

@@ -91,10 +91,10 @@ struct cofi_trainer {
      * rank's shard with --comm sharded); their optimizer state is kept. */
     cofi_idx w0, w1;
     cofi_idx *ushard;         /* P + 1: the users' shards */
-    cofi_val *state_X[COFI_OPTIM_MAX_STATE];     /* optimizer state, same layout as X (ld) */
-    cofi_val *state_W[COFI_OPTIM_MAX_STATE];     /* ... of rows [w0, w1) of W (ld) */
-    cofi_val *state_b[COFI_OPTIM_MAX_STATE];     /* ... of b[w0..w1) */
-    cofi_val *state_ib[COFI_OPTIM_MAX_STATE];    /* ... of a learned item bias */
+    cofi_val *state_X[COFI_OPTIM_MAX_STATE]; /* optimizer state, same layout as X (ld) */
+    cofi_val *state_W[COFI_OPTIM_MAX_STATE]; /* ... of rows [w0, w1) of W (ld) */
+    cofi_val *state_b[COFI_OPTIM_MAX_STATE]; /* ... of b[w0..w1) */
+    cofi_val *state_ib[COFI_OPTIM_MAX_STATE]; /* ... of a learned item bias */
     cofi_val *gX;             /* n_local x ld */
     cofi_val *gib;            /* n_local: item bias gradient */
     cofi_val *buf;            /* n_users rows [gradient of w_j (k) | of b_j], then scalars */
