@@ -237,6 +237,9 @@ int cofi_cmd_bench(const cofi_comm *c, int argc, char **argv)
                single ? "single" : "double", c->size, c->size > 1 ? "s" : "",
                omp_get_max_threads(), omp_get_max_threads() > 1 ? "s" : "", cofi_simd_target(),
                gen_secs);
+        if (!cofi_build_optimized())
+            printf("  warning: cofi built without optimization (%s): timings mean nothing\n",
+                   cofi_build_type());
         printf("  seconds per iteration (median of %" PRIidx ")  %.6f\n", T, med);
         printf("  ratings per second                   %.4g\n", (double)R.nnz / med);
         printf("  GFLOP/s (6k flops per rating)        %.3f\n", gflops);
@@ -256,15 +259,17 @@ int cofi_cmd_bench(const cofi_comm *c, int argc, char **argv)
         printf("  peak RSS per rank                    %.1f MiB (max)\n", rss_max / 1048576.0);
         printf("BENCH {\"nnz\": %" PRIidx ", \"items\": %" PRIidx ", \"users\": %" PRIidx
                ", \"zipf\": %g, \"k\": %" PRIidx ", \"ranks\": %d, \"threads\": %d, \"comm\": \"%s\", "
-               "\"precision\": \"%s\", \"simd\": \"%s\", \"sec_per_iter\": %.9g, \"ratings_per_sec\": %.6g, "
-               "\"gflops\": %.6g, \"peak_gflops\": %.6g, \"peak_fraction\": %.6g, \"triad_gbs\": %.6g, "
-               "\"model_gbs\": %.6g, \"rows_sec\": %.9g, \"compute_sec\": %.9g, \"allreduce_sec\": %.9g, "
+               "\"precision\": \"%s\", \"simd\": \"%s\", \"build\": \"%s\", \"sec_per_iter\": %.9g, "
+               "\"ratings_per_sec\": %.6g, \"gflops\": %.6g, \"peak_gflops\": %.6g, "
+               "\"peak_fraction\": %.6g, \"triad_gbs\": %.6g, \"model_gbs\": %.6g, "
+               "\"rows_sec\": %.9g, \"compute_sec\": %.9g, \"allreduce_sec\": %.9g, "
                "\"allreduce_bytes\": %.0f, \"allreduce_bytes_per_sec\": %.6g, \"bytes_per_rating\": %.3f, "
                "\"peak_rss_bytes\": %.0f, \"final_rmse\": %.9g}\n",
                R.nnz, R.n_items, R.n_users, g.zipf, o.k, c->size, omp_get_max_threads(),
                cofi_comm_mode_name(o.comm_mode), single ? "single" : "double", cofi_simd_target(),
-               med, (double)R.nnz / med, gflops, fma, peak ? gflops / fma : 0.0, triad,
-               model_bytes / med / 1e9, rows_s, it[COFI_TIME_COMPUTE], it[COFI_TIME_ALLREDUCE], payload,
+               cofi_build_type(), med, (double)R.nnz / med, gflops, fma, peak ? gflops / fma : 0.0,
+               triad, model_bytes / med / 1e9, rows_s, it[COFI_TIME_COMPUTE],
+               it[COFI_TIME_ALLREDUCE], payload,
                it[COFI_TIME_ALLREDUCE] > 0 ? payload / it[COFI_TIME_ALLREDUCE] : 0.0, bpr_max,
                rss_max, tr.rmse[tr.history_len - 1]);
     }

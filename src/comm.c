@@ -35,6 +35,16 @@ int cofi_comm_finalize(void)
     return COFI_OK;
 }
 
+void cofi_mpi_library(char *buf, size_t len)
+{
+    char v[MPI_MAX_LIBRARY_VERSION_STRING] = "";
+    int n = 0;
+    if (len == 0) return;
+    if (MPI_Get_library_version(v, &n) != MPI_SUCCESS) v[0] = '\0';
+    v[strcspn(v, ",\n")] = '\0';
+    snprintf(buf, len, "%s", v[0] ? v : "unknown MPI");
+}
+
 cofi_comm cofi_comm_wrap(MPI_Comm comm)
 {
     cofi_comm c;

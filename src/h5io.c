@@ -211,6 +211,14 @@ static unsigned open_timeout(void)
     return timeout_from_env("COFI_OPEN_TIMEOUT", &v) ? v : 60;
 }
 
+void cofi_h5_library(char *buf, size_t len)
+{
+    unsigned maj = 0, min = 0, rel = 0;
+    if (len == 0) return;
+    if (H5get_libversion(&maj, &min, &rel) < 0) snprintf(buf, len, "unknown HDF5");
+    else snprintf(buf, len, "%u.%u.%u", maj, min, rel);
+}
+
 int cofi_h5_open(const cofi_comm *c, const char *path, cofi_h5 *f)
 {
     h5_quiet();

@@ -3,8 +3,12 @@
  * the commands, so all ranks return the same status and rank 0 prints the
  * one message. */
 #include "cli.h"
+#include "cofi/comm.h"
 #include "cofi/error.h"
+#include "cofi/h5io.h"
+#include "cofi/peak.h"
 
+#include <omp.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,9 +32,10 @@ static const char help[] =
     "  recommend  print one user's best unrated items\n"
     "  bench      time training iterations on generated data against the FMA peak\n"
     "\n"
-    "'cofi COMMAND --help' describes each command.  Exit codes: 0 success, 1 error,\n"
-    "2 bad command line, 75 stopped early by a signal or --max-time after writing a\n"
-    "checkpoint.  Threads per rank: OMP_NUM_THREADS or --threads.\n"
+    "'cofi COMMAND --help' describes each command; 'cofi --version' names the\n"
+    "version, the build and the MPI and HDF5 libraries.  Exit codes: 0 success,\n"
+    "1 error, 2 bad command line, 75 stopped early by a signal or --max-time after\n"
+    "writing a checkpoint.  Threads per rank: OMP_NUM_THREADS or --threads.\n"
     "\n"
     "environment: COFI_OPEN_TIMEOUT and COFI_CLOSE_TIMEOUT, the seconds HDF5's open\n"
     "of an input and close of an output may take on every rank before each rank exits\n"
@@ -50,6 +55,22 @@ static const struct {
     {"bench", cofi_cmd_bench},
 };
 
+/* The version and what this cofi was built with and runs on: what a bug
+ * report or a published timing should quote. */
+static void print_version(void)
+{
+    char mpi[256], h5[64];
+    cofi_mpi_library(mpi, sizeof mpi);
+    cofi_h5_library(h5, sizeof h5);
+    printf("cofi %s\n", COFI_VERSION);
+    printf("  build   %s (%s), %s, %s\n", cofi_build_type(),
+           cofi_build_optimized() ? "optimized" : "NOT optimized: timings mean nothing",
+           cofi_simd_target(), cofi_build_compiler());
+    printf("  OpenMP  %d\n", _OPENMP);
+    printf("  MPI     %s\n", mpi);
+    printf("  HDF5    %s\n", h5);
+}
+
 int main(int argc, char **argv)
 {
     cofi_comm c;
@@ -66,7 +87,7 @@ int main(int argc, char **argv)
     } else if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
         if (c.rank == 0) fputs(help, stdout);
     } else if (!strcmp(name, "--version")) {
-        if (c.rank == 0) printf("cofi %s\n", COFI_VERSION);
+        if (c.rank == 0) print_version();
     } else {
         cmd_fn fn = NULL;
         for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

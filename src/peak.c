@@ -10,6 +10,31 @@
 
 const char *cofi_simd_target(void) { return cofi_simd_name(); }
 
+#ifndef COFI_BUILD_TYPE
+#define COFI_BUILD_TYPE "unknown"
+#endif
+const char *cofi_build_type(void) { return COFI_BUILD_TYPE[0] ? COFI_BUILD_TYPE : "none"; }
+
+int cofi_build_optimized(void)
+{
+#ifdef __OPTIMIZE__
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+const char *cofi_build_compiler(void)
+{
+#if defined(__clang__)
+    return "clang " __clang_version__;
+#elif defined(__GNUC__)
+    return "gcc " __VERSION__;
+#else
+    return "an unknown compiler";
+#endif
+}
+
 /* Twelve independent FMA chains per thread hide the FMA latency. */
 double cofi_peak_fma_gflops(void)
 {

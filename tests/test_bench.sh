@@ -28,14 +28,15 @@ run 1 bench --ratings 30000 --items 400 --users 150 -k 16 -T 4 --threads 1
 check "bench with the peak loops" all_ranks_exited 1 0
 check "bench with the peak loops: one BENCH line" bench_json peak
 
-check "bench figures" "$PYTHON" - "$WORK" <<'EOF'
+check "bench figures" "$PYTHON" - "$WORK" "$COFI_BUILD_TYPE" <<'EOF'
 import h5py, json, math, sys
-w = sys.argv[1]
+w, build = sys.argv[1], sys.argv[2]
 nnz = int(h5py.File(f"{w}/g.h5")["ratings/indptr"][-1])
 runs = {n: json.load(open(f"{w}/{n}.json")) for n in ["1x1", "1x2", "3x1", "2x2", "single", "peak"]}
 k, users, items = 16, 150, 400
 for name, d in runs.items():
     assert d["nnz"] == nnz, (name, d["nnz"], nnz)  # the data of cofi generate
+    assert d["build"] == build, (name, d["build"], build)  # CMake's build type
     t = d["sec_per_iter"]
     assert t > 0, name
     assert math.isclose(d["ratings_per_sec"], nnz / t, rel_tol=1e-4), name
@@ -68,6 +69,11 @@ for n in ["1x1", "3x1"]:
 print("nnz", nnz, "bytes/rating", runs["1x1"]["bytes_per_rating"], "rmse", r)
 EOF
 check "the text report says the same" grep -q "row fetches alone s (measured)" "$OUT"
+if [ "$COFI_BUILD_TYPE" = Debug ]; then
+    check "a Debug build's report says its timings mean nothing" grep -q "timings mean nothing" "$OUT"
+else
+    check "an optimized build's report has no warning" [ "$(grep -c "timings mean nothing" "$OUT")" -eq 0 ]
+fi
 check "the text report fits 80 columns (the BENCH line aside): $(grep -v '^BENCH ' "$OUT" | awk 'length > 80' | head -1)" \
     [ -z "$(grep -v '^BENCH ' "$OUT" | awk 'length > 80')" ]
 

@@ -15,6 +15,23 @@ for cmd in generate convert train predict recommend bench; do
         [ "$(awk 'length > 80' "$OUT" | wc -l)" -eq 0 ]
 done
 
+# --version: the build and the libraries, each against what CMake found
+run 2 --version
+check "cofi --version: exit 0 on every rank" all_ranks_exited 2 0
+want=$(sed -n 's/^project(cofi VERSION \([0-9.]*\).*/\1/p' "$TESTS_DIR/../CMakeLists.txt")
+check "--version: 'cofi $want' once (rank 0)" [ "$(grep -c "^cofi $want\$" "$OUT")" -eq 1 ]
+check "--version: build type '$COFI_BUILD_TYPE'" grep -q "^  build   $COFI_BUILD_TYPE (" "$OUT"
+if [ "$COFI_BUILD_TYPE" = Debug ]; then opt="(NOT optimized"; else opt="(optimized)"; fi
+check "--version: '$opt'" grep -qF " $opt" "$OUT"
+check "--version: HDF5 $COFI_HDF5_VERSION, as CMake found it" \
+    grep -qx "  HDF5    $COFI_HDF5_VERSION" "$OUT"
+mv=$("$MPIEXEC" --version 2>/dev/null | sed -n '1s/.*[ v]\([0-9][0-9.]*[0-9]\)$/\1/p')
+if [ -n "$mv" ]; then
+    check "--version: MPI $mv, as $(basename "$MPIEXEC") --version says" grep -q "^  MPI     .*$mv" "$OUT"
+fi
+check "--version: an OpenMP date" grep -qE "^  OpenMP  [0-9]{6}\$" "$OUT"
+check "--version fits 80 columns" [ "$(awk 'length > 80' "$OUT" | wc -l)" -eq 0 ]
+
 run 2 frobnicate
 check "unknown command: exit 2 on all ranks" all_ranks_exited 2 2
 check "unknown command: one line" [ "$(wc -l < "$ERR")" -eq 1 ]

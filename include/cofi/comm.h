@@ -15,6 +15,9 @@ typedef struct {
 /* MPI_Init_thread(FUNNELED) and the world communicator; stdout line-buffered. */
 int cofi_comm_init(int *argc, char ***argv, cofi_comm *c);
 int cofi_comm_finalize(void);
+/* The MPI library's own name and version, up to its first comma (e.g.
+ * "Open MPI v4.1.4"), into buf. */
+void cofi_mpi_library(char *buf, size_t len);
 /* A communicator view of an existing MPI_Comm (for tests and embedding). */
 cofi_comm cofi_comm_wrap(MPI_Comm comm);
 

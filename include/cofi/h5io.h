@@ -40,6 +40,8 @@ int cofi_h5_create(const cofi_comm *c, const char *path, cofi_h5 *f);
 int cofi_h5_check_output(const cofi_comm *c, const char *path);
 /* Finish a file from cofi_h5_create: close, sync, rename over `path`. */
 int cofi_h5_commit(cofi_h5 *f);
+/* The HDF5 library's version ("1.10.8") into buf. */
+void cofi_h5_library(char *buf, size_t len);
 /* Close; a file still being written is removed.  Safe on a closed handle. */
 void cofi_h5_close(cofi_h5 *f);
 

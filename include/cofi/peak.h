@@ -23,5 +23,12 @@ double cofi_stream_triad_gbs(size_t n);
 double cofi_row_gather_seconds(const cofi_val *A, cofi_idx ld, const cofi_lidx *index, cofi_idx n);
 /* The vector target cofi was built for ("avx512", "avx2+fma", "scalar"). */
 const char *cofi_simd_target(void);
+/* CMake's build type of the library ("Release", "Debug", ...), and whether
+ * the compiler optimized it (a Debug build's timings say nothing about the
+ * machine). */
+const char *cofi_build_type(void);
+int cofi_build_optimized(void);
+/* The compiler that built the library ("gcc 12.2.0"). */
+const char *cofi_build_compiler(void);
 
 #endif
