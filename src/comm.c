@@ -2,6 +2,7 @@
  * Nothing outside this file (and h5io.c, which hands MPI-IO its
  * communicator) calls MPI. */
 #include "cofi/comm.h"
+#include "cofi/cpucheck.h"
 #include "cofi/error.h"
 #include "cofi/sysmem.h"
 #include "cofi/topk.h"
@@ -24,7 +25,9 @@ int cofi_comm_init(int *argc, char ***argv, cofi_comm *c)
     if (provided < MPI_THREAD_FUNNELED)
         return cofi_error(COFI_ERR_MPI, "the MPI library does not support threads "
                           "(MPI_THREAD_FUNNELED); rebuild MPI with thread support");
-    return COFI_OK;
+    /* Before any kernel runs: every rank's CPU against what the library was
+     * compiled for (cofi/cpucheck.h; this file is compiled for any x86-64). */
+    return cofi_agree(c, cofi_cpu_check(cofi_build_isa, c->rank));
 }
 
 int cofi_comm_finalize(void)

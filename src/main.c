@@ -74,8 +74,9 @@ static void print_version(void)
 int main(int argc, char **argv)
 {
     cofi_comm c;
+    c.rank = -1; /* unknown until MPI starts: then every rank prints */
     if (cofi_comm_init(&argc, &argv, &c) != COFI_OK) {
-        fprintf(stderr, "cofi: %s\n", cofi_error_message());
+        if (c.rank <= 0) fprintf(stderr, "cofi: error: %s\n", cofi_error_message());
         cofi_comm_finalize();
         return COFI_EXIT_ERROR;
     }

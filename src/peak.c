@@ -1,5 +1,6 @@
 /* peak.c - FMA peak, STREAM triad and row-gather loops for the benchmark. */
 #include "cofi/peak.h"
+#include "cofi/cpucheck.h"
 #include "cofi/error.h"
 #include "cofi/partition.h"
 #include "cofi/timer.h"
@@ -9,6 +10,34 @@
 #include <stdlib.h>
 
 const char *cofi_simd_target(void) { return cofi_simd_name(); }
+
+/* What this file, compiled with the kernels' flags, was allowed to use. */
+const unsigned cofi_build_isa = 0
+#ifdef __AVX__
+                                | COFI_ISA_AVX
+#endif
+#ifdef __AVX2__
+                                | COFI_ISA_AVX2
+#endif
+#ifdef __FMA__
+                                | COFI_ISA_FMA
+#endif
+#ifdef __BMI2__
+                                | COFI_ISA_BMI2
+#endif
+#ifdef __AVX512F__
+                                | COFI_ISA_AVX512F
+#endif
+#ifdef __AVX512DQ__
+                                | COFI_ISA_AVX512DQ
+#endif
+#ifdef __AVX512BW__
+                                | COFI_ISA_AVX512BW
+#endif
+#ifdef __AVX512VL__
+                                | COFI_ISA_AVX512VL
+#endif
+    ;
 
 #ifndef COFI_BUILD_TYPE
 #define COFI_BUILD_TYPE "unknown"

@@ -32,6 +32,45 @@ fi
 check "--version: an OpenMP date" grep -qE "^  OpenMP  [0-9]{6}\$" "$OUT"
 check "--version fits 80 columns" [ "$(awk 'length > 80' "$OUT" | wc -l)" -eq 0 ]
 
+# A CPU without an extension the library was compiled for (pretended with the
+# hook COFI_FAIL_CPU): every rank exits 1 before any work, with one message.
+simd=$(sed -n 's/^  build   [^,]*, \([^,]*\),.*/\1/p' "$OUT")
+case $simd in
+avx512) lack=avx512f ;;
+avx2+fma) lack=avx2 ;;
+*) lack="" ;;
+esac
+if [ -n "$lack" ]; then
+    for who in all 2; do
+        if [ "$who" = all ]; then unset COFI_FAIL_CPU_RANK; else export COFI_FAIL_CPU_RANK=$who; fi
+        COFI_FAIL_CPU=fma,$lack run 3 generate -o "$WORK/cpu.h5" --items 5 --users 4
+        check "a CPU without $lack (rank $who): exit 1 on every rank ($RANK_RCS)" all_ranks_exited 3 1
+        check "a CPU without $lack (rank $who): one line on stderr" [ "$(wc -l < "$ERR")" -eq 1 ]
+        want="the CPU of rank ${who/all/0} lacks .*$lack"
+        check "a CPU without $lack (rank $who): the message names it: $(head -c 120 "$ERR")" \
+            grep -q "^cofi: error: $want" "$ERR"
+        check "a CPU without $lack (rank $who): no output" [ ! -e "$WORK/cpu.h5" ]
+    done
+    unset COFI_FAIL_CPU_RANK
+    COFI_FAIL_CPU=sse9 run 3 generate -o "$WORK/cpu.h5" --items 5 --users 4
+    check "an extension cofi was not compiled for may be missing" all_ranks_exited 3 0
+    # The code that runs up to the check is compiled for any x86-64: no VEX or
+    # EVEX instruction (v...) and no BMI2 in its objects, unlike the kernels'.
+    LIB=$(dirname "$COFI")/libcofi.a
+    if [ "$(uname -m)" = x86_64 ] && [ -f "$LIB" ] && command -v objdump >/dev/null; then
+        newer() { # OBJECT: how many instructions past x86-64's baseline
+            ar p "$LIB" "$1" > "$WORK/obj.o" &&
+                objdump -d --no-show-raw-insn "$WORK/obj.o" |
+                awk -F'\t' '$1 ~ /^ *[0-9a-f]+:$/ { split($2, a, " "); print a[1] }' |
+                grep -cE '^(v[a-z]|shlx|shrx|sarx|rorx|pdep|pext|andn|bzhi|mulx)' || true
+        }
+        check "the kernels use the extensions: $(newer kernel.c.o) in kernel.c" [ "$(newer kernel.c.o)" -gt 100 ]
+        for o in comm.c.o error.c.o cpucheck.c.o; do
+            check "$o is compiled for any x86-64 ($(newer $o) newer instructions)" [ "$(newer $o)" -eq 0 ]
+        done
+    fi
+fi
+
 run 2 frobnicate
 check "unknown command: exit 2 on all ranks" all_ranks_exited 2 2
 check "unknown command: one line" [ "$(wc -l < "$ERR")" -eq 1 ]
