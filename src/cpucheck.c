@@ -71,6 +71,6 @@ int cofi_cpu_check(unsigned isa, int rank)
     if (len == 0) return COFI_OK;
     return cofi_error(COFI_ERR_VALUE, "the CPU of rank %d lacks %s, which this cofi was compiled to "
                       "use (built with -march=native on another CPU?). Rebuild it on a node like "
-                      "this one, or with -DCOFI_NATIVE=OFF -DCOFI_ARCH=<the oldest CPU it must run "
-                      "on, e.g. x86-64-v3>", rank, missing);
+                      "this one, or with -DCOFI_ARCH=<the oldest CPU it must run on, e.g. "
+                      "x86-64-v3>", rank, missing);
 }

@@ -1,4 +1,6 @@
-/* peak.c - FMA peak, STREAM triad and row-gather loops for the benchmark. */
+/* peak.c - FMA peak, STREAM triad and row-gather loops for the benchmark, and
+ * what the library was compiled with (build type, vector target, extensions),
+ * since this file is compiled with the kernels' flags. */
 #include "cofi/peak.h"
 #include "cofi/cpucheck.h"
 #include "cofi/error.h"
