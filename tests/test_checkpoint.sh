@@ -85,7 +85,11 @@ echo "SIGKILL trials: $kills, during a write: $during_write, restarted bitwise: 
 # --- SIGTERM to one rank, SIGUSR1 to mpirun -------------------------------
 signal_case() { # np how
     local np=$1 how=$2 rcdir=$WORK/sigrc
-    rm -rf "$rcdir" "$WORK"/s.ckpt.h5; mkdir -p "$rcdir"
+    # sig.out goes first: the launch below truncates it only once its
+    # background shell runs, and the wait for a progress row must not find
+    # the previous case's rows (a signal then reached a rank still starting
+    # up, before its handlers, and it died of SIGINT: 130 in one CI run)
+    rm -rf "$rcdir" "$WORK"/s.ckpt.h5 "$WORK/sig.out"; mkdir -p "$rcdir"
     if [ "${how%-one-rank}" != "$how" ]; then
         # a wrapper records each rank's exit code
         setsid "$MPIEXEC" -np "$np" --oversubscribe bash -c \
