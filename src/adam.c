@@ -4,11 +4,16 @@
 #include <math.h>
 #include <omp.h>
 
+cofi_val cofi_adam_alpha(const cofi_optim_params *o, int64_t t)
+{
+    const cofi_val step = (cofi_val)t;
+    return o->learning_rate * sqrt(1.0 - pow(o->beta2, step)) / (1.0 - pow(o->beta1, step));
+}
+
 void cofi_adam_step(const cofi_optim_params *o, int64_t t, const cofi_optim_block *blk)
 {
     const cofi_val b1 = o->beta1, b2 = o->beta2, eps = o->epsilon;
-    const cofi_val step = (cofi_val)t;
-    const cofi_val alpha = o->learning_rate * sqrt(1.0 - pow(b2, step)) / (1.0 - pow(b1, step));
+    const cofi_val alpha = cofi_adam_alpha(o, t);
     const cofi_val c1 = 1.0 - b1, c2 = 1.0 - b2;
     const cofi_idx cols = blk->cols;
     /* Rows of X and W are read by every thread in the gradient passes, so on

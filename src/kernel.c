@@ -121,7 +121,20 @@ static inline __attribute__((always_inline)) void prefetch_resid(const cofi_kern
     else __builtin_prefetch(ws->resid + t, 1, 3);
 }
 
-/* One item: residuals, the four sums and, when grad, its gradient row.
+/* Adam's step on one vector of X's row (cofi_adam_step's operations in its
+ * order): m and v in place, the stepped parameters to out. */
+static inline __attribute__((always_inline)) void adam_vec(const cofi_kernel_adam *A, cofi_vd g, cofi_vd x,
+                                                           cofi_val *m, cofi_val *v, cofi_val *out)
+{
+    const cofi_vd mm = vd_add(vd_load(m), vd_mul(vd_sub(g, vd_load(m)), vd_set1(A->c1)));
+    const cofi_vd vv = vd_add(vd_load(v), vd_mul(vd_sub(vd_mul(g, g), vd_load(v)), vd_set1(A->c2)));
+    vd_store(m, mm);
+    vd_store(v, vv);
+    vd_store(out, vd_sub(x, vd_div(vd_mul(mm, vd_set1(A->alpha)), vd_add(vd_sqrt(vv), vd_set1(A->eps)))));
+}
+
+/* One item: residuals, the four sums and, when grad, its gradient row (or,
+ * with p->adam, its stepped row).
  * rf: ratings in float; ef: residuals in float; LD: the padded row length
  * as a compile-time constant, or 0 to use M->ld. */
 static inline __attribute__((always_inline)) void
@@ -255,13 +268,25 @@ item_row(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_params *p
     if (LD) {
         if (grad) {
             const cofi_vd vl = vd_set1(p->lambda * ri);
-            for (int c = 0; c < NV; c++) vd_store(g + c * COFI_VW, vd_fma(vl, xv[c], gv[c]));
+            if (p->adam) {
+                cofi_val *m = p->adam->m + i * ld, *v = p->adam->v + i * ld;
+                for (int c = 0; c < NV; c++)
+                    adam_vec(p->adam, vd_fma(vl, xv[c], gv[c]), xv[c], m + c * COFI_VW, v + c * COFI_VW,
+                             g + c * COFI_VW);
+            } else {
+                for (int c = 0; c < NV; c++) vd_store(g + c * COFI_VW, vd_fma(vl, xv[c], gv[c]));
+            }
         }
         cofi_vd a[4] = {vd_zero(), vd_zero(), vd_zero(), vd_zero()};
         for (int c = 0; c < NV; c++) a[c & 3] = vd_fma(xv[c], xv[c], a[c & 3]);
         xx = vd_sum(vd_add(vd_add(a[0], a[1]), vd_add(a[2], a[3])));
     } else {
         if (grad) cofi_axpy_padded(g, p->lambda * ri, x, ld);
+        if (grad && p->adam) {
+            cofi_val *m = p->adam->m + i * ld, *v = p->adam->v + i * ld;
+            for (cofi_idx f = 0; f < ld; f += COFI_VW)
+                adam_vec(p->adam, vd_load(g + f), vd_load(x + f), m + f, v + f, g + f);
+        }
         xx = cofi_dot_padded(x, x, ld);
     }
     if (gib) gib[i] = esum;

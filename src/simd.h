@@ -21,6 +21,10 @@ static inline cofi_vd vd_set1(cofi_val x) { return _mm512_set1_pd(x); }
 static inline cofi_vd vd_zero(void) { return _mm512_setzero_pd(); }
 static inline cofi_vd vd_fma(cofi_vd a, cofi_vd b, cofi_vd c) { return _mm512_fmadd_pd(a, b, c); }
 static inline cofi_vd vd_add(cofi_vd a, cofi_vd b) { return _mm512_add_pd(a, b); }
+static inline cofi_vd vd_sub(cofi_vd a, cofi_vd b) { return _mm512_sub_pd(a, b); }
+static inline cofi_vd vd_mul(cofi_vd a, cofi_vd b) { return _mm512_mul_pd(a, b); }
+static inline cofi_vd vd_div(cofi_vd a, cofi_vd b) { return _mm512_div_pd(a, b); }
+static inline cofi_vd vd_sqrt(cofi_vd a) { return _mm512_sqrt_pd(a); }
 static inline cofi_val vd_sum(cofi_vd v)
 {
     __m256d h = _mm256_add_pd(_mm512_castpd512_pd256(v), _mm512_extractf64x4_pd(v, 1));
@@ -37,12 +41,17 @@ static inline cofi_vd vd_set1(cofi_val x) { return _mm256_set1_pd(x); }
 static inline cofi_vd vd_zero(void) { return _mm256_setzero_pd(); }
 static inline cofi_vd vd_fma(cofi_vd a, cofi_vd b, cofi_vd c) { return _mm256_fmadd_pd(a, b, c); }
 static inline cofi_vd vd_add(cofi_vd a, cofi_vd b) { return _mm256_add_pd(a, b); }
+static inline cofi_vd vd_sub(cofi_vd a, cofi_vd b) { return _mm256_sub_pd(a, b); }
+static inline cofi_vd vd_mul(cofi_vd a, cofi_vd b) { return _mm256_mul_pd(a, b); }
+static inline cofi_vd vd_div(cofi_vd a, cofi_vd b) { return _mm256_div_pd(a, b); }
+static inline cofi_vd vd_sqrt(cofi_vd a) { return _mm256_sqrt_pd(a); }
 static inline cofi_val vd_sum(cofi_vd v)
 {
     __m128d q = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
     return _mm_cvtsd_f64(_mm_add_sd(q, _mm_unpackhi_pd(q, q)));
 }
 #else
+#include <math.h>
 #define COFI_VW 1
 typedef cofi_val cofi_vd;
 static inline cofi_vd vd_load(const cofi_val *p) { return *p; }
@@ -51,6 +60,10 @@ static inline cofi_vd vd_set1(cofi_val x) { return x; }
 static inline cofi_vd vd_zero(void) { return 0.0; }
 static inline cofi_vd vd_fma(cofi_vd a, cofi_vd b, cofi_vd c) { return COFI_FMA(a, b, c); }
 static inline cofi_vd vd_add(cofi_vd a, cofi_vd b) { return a + b; }
+static inline cofi_vd vd_sub(cofi_vd a, cofi_vd b) { return a - b; }
+static inline cofi_vd vd_mul(cofi_vd a, cofi_vd b) { return a * b; }
+static inline cofi_vd vd_div(cofi_vd a, cofi_vd b) { return a / b; }
+static inline cofi_vd vd_sqrt(cofi_vd a) { return sqrt(a); }
 static inline cofi_val vd_sum(cofi_vd v) { return v; }
 #endif
 

@@ -315,7 +315,7 @@ static void step(cofi_trainer *tr, cofi_val *P, cofi_idx ldp, const cofi_val *G,
 static void update_local(cofi_trainer *tr)
 {
     cofi_model *M = tr->M;
-    step(tr, M->X, M->ld, tr->gX, M->ld, tr->state_X, M->ld, M->n_local, M->k);
+    if (!tr->x_stepped) step(tr, M->X, M->ld, tr->gX, M->ld, tr->state_X, M->ld, M->n_local, M->k);
     if (tr->opts.item_bias == COFI_BIAS_LEARNED) {
         for (cofi_idx i = 0; i < M->n_local; i++)
             tr->gib[i] += tr->opts.lambda_bias * M->item_bias[i];
@@ -537,8 +537,25 @@ int cofi_trainer_run(cofi_trainer *tr)
         /* 1. local cost, gradients and metrics */
         cofi_timer_start(tr->timers, COFI_TIME_COMPUTE);
         cofi_val sums[COFI_NSUMS];
-        cofi_kernel_grad(tr->R, M, &kp, &tr->ws, tr->gX, tr->buf, k + 1, tr->buf + k, k + 1,
+        /* X's Adam step goes into the item pass, except where the step may
+         * not be taken or X must be kept first: an evaluation iteration
+         * (early stopping, the best model).  The overlapped and the sharded
+         * exchanges update X before the cost is known as well. */
+        cofi_kernel_params kpt = kp;
+        cofi_kernel_adam ka;
+        tr->x_stepped = o->optim.kind == COFI_OPT_ADAM && !eval_now;
+        if (tr->x_stepped) {
+            ka = (cofi_kernel_adam){tr->state_X[0], tr->state_X[1], cofi_adam_alpha(&o->optim, tr->t + 1),
+                                    1.0 - o->optim.beta1, 1.0 - o->optim.beta2, o->optim.epsilon};
+            kpt.adam = &ka;
+        }
+        cofi_kernel_grad(tr->R, M, &kpt, &tr->ws, tr->gX, tr->buf, k + 1, tr->buf + k, k + 1,
                          learn_ib ? tr->gib : NULL, sums);
+        if (tr->x_stepped) { /* the user pass has read the old X */
+            cofi_val *x = M->X;
+            M->X = tr->gX;
+            tr->gX = x;
+        }
         local_scalars(tr, sums, eval_now, tail);
         tail[SLOT_STOP] = o->stop_flag && *o->stop_flag ? 1.0 : 0.0;
         tail[SLOT_TIME] = cofi_now() - budget_start;

@@ -13,6 +13,7 @@
 
 #include "cofi/error.h"
 #include "cofi/kernel.h"
+#include "cofi/optim.h"
 #include "cofi/rng.h"
 
 typedef struct {
@@ -179,7 +180,7 @@ static void kernel_all(const dense *d, int parts, int split, int hashed, double 
         /* each slice also adds W's ridge for its share of the users, as
          * each rank does for its shard */
         const cofi_kernel_params kp = {d->lambda, d->weighted, d->nu * p / parts, d->nu * (p + 1) / parts,
-                                       d->weighted ? uw : NULL};
+                                       d->weighted ? uw : NULL, NULL};
         slice(d, i0, i1 - i0, &R, &M);
         if (hashed) CHECK(cofi_ratings_order_transpose(&R, 1) == 0, "hashed order");
         cofi_kernel_ws_alloc(&ws, &R, M.ld, 0);
@@ -368,6 +369,77 @@ static void test_order(cofi_idx ni, cofi_idx nu, int parts)
     CHECK(!cofi_ratings_hashed_order_pays(&q), "24 of 100 pairs: increasing");
 }
 
+/* X's Adam step taken in the item pass (kp.adam) against the kernel's
+ * gradient followed by cofi_adam_step: two steps (the second from nonzero
+ * moments), bitwise the same X, m and v, the padding still zero, the old X
+ * left as it was, and every other output of the pass unchanged, on 1-3
+ * threads. */
+static void test_fused_adam(cofi_idx ni, cofi_idx nu, cofi_idx k)
+{
+    dense d;
+    make(&d, ni, nu, k);
+    const cofi_optim_params o = {COFI_OPT_ADAM, 0.05, 0.9, 0.999, 1e-7};
+    for (int threads = 1; threads <= 3; threads++) {
+        omp_set_num_threads(threads);
+        cofi_ratings R;
+        cofi_model M;
+        cofi_kernel_ws ws;
+        slice(&d, 0, ni, &R, &M);
+        cofi_kernel_ws_alloc(&ws, &R, M.ld, 0);
+        const cofi_idx ld = M.ld, nx = ni * ld;
+        double *const own = M.X, *x[2], *m[2], *v[2], *g[2], *gw[2], *gb[2], *gib[2], s[2][COFI_NSUMS];
+        for (int w = 0; w < 2; w++) {
+            x[w] = cofi_calloc((size_t)nx, sizeof(double), "x");
+            m[w] = cofi_calloc((size_t)nx, sizeof(double), "m");
+            v[w] = cofi_calloc((size_t)nx, sizeof(double), "v");
+            g[w] = cofi_calloc((size_t)nx, sizeof(double), "g");
+            gw[w] = malloc(sizeof(double) * (size_t)(nu * k));
+            gb[w] = malloc(sizeof(double) * (size_t)nu);
+            gib[w] = malloc(sizeof(double) * (size_t)ni);
+            memcpy(x[w], M.X, sizeof(double) * (size_t)nx);
+        }
+        for (int64_t t = 1; t <= 2; t++) {
+            cofi_kernel_params kp = {d.lambda, 0, 0, nu, NULL, NULL};
+            /* 0: the gradient, then Adam's step on it */
+            M.X = x[0];
+            cofi_kernel_grad(&R, &M, &kp, &ws, g[0], gw[0], k, gb[0], 1, gib[0], s[0]);
+            const cofi_optim_block blk = {x[0], ld, g[0], ld, {m[0], v[0]}, ld, ni, k};
+            cofi_adam_step(&o, t, &blk);
+            /* 1: the step in the item pass, the stepped rows to g[1] */
+            const cofi_kernel_adam ka = {m[1], v[1], cofi_adam_alpha(&o, t), 1.0 - o.beta1, 1.0 - o.beta2,
+                                         o.epsilon};
+            kp.adam = &ka;
+            M.X = x[1];
+            memset(g[1], 0xff, sizeof(double) * (size_t)nx); /* NaNs: every entry must be written */
+            cofi_kernel_grad(&R, &M, &kp, &ws, g[1], gw[1], k, gb[1], 1, gib[1], s[1]);
+            int same_other = !memcmp(gw[0], gw[1], sizeof(double) * (size_t)(nu * k)) &&
+                             !memcmp(gb[0], gb[1], sizeof(double) * (size_t)nu) &&
+                             !memcmp(gib[0], gib[1], sizeof(double) * (size_t)ni) && !memcmp(s[0], s[1], sizeof s[0]);
+            CHECK(same_other, "k=%ld threads=%d step %ld: the fused pass changed gW, gb, the item-bias gradient or the sums",
+                  (long)k, threads, (long)t);
+            CHECK(!memcmp(x[0], g[1], sizeof(double) * (size_t)nx) && !memcmp(m[0], m[1], sizeof(double) * (size_t)nx) &&
+                      !memcmp(v[0], v[1], sizeof(double) * (size_t)nx),
+                  "k=%ld threads=%d step %ld: X, m or v differ from cofi_adam_step's", (long)k, threads, (long)t);
+            int moved = 0;
+            for (cofi_idx n = 0; n < nx; n++) moved += x[1][n] != g[1][n];
+            CHECK(moved > 0, "k=%ld step %ld: the step moved nothing", (long)k, (long)t);
+            /* the caller's swap: the stepped rows become X */
+            double *tmp = x[1];
+            x[1] = g[1], g[1] = tmp;
+        }
+        M.X = own;
+        for (int w = 0; w < 2; w++) {
+            cofi_free(x[w]), cofi_free(m[w]), cofi_free(v[w]), cofi_free(g[w]);
+            free(gw[w]), free(gb[w]), free(gib[w]);
+        }
+        cofi_kernel_ws_free(&ws);
+        cofi_model_free(&M);
+        cofi_ratings_free(&R);
+    }
+    omp_set_num_threads(1);
+    dense_free(&d);
+}
+
 int main(void)
 {
     test_order(57, 31, 1);
@@ -387,5 +459,10 @@ int main(void)
         test_shape(10, 11, 128, w);
         test_shape(6, 5, 129, w); /* beyond them: the general loops */
     }
+    /* the compiled row lengths with and without padding, and the general loops */
+    test_fused_adam(70, 11, 64);
+    test_fused_adam(20, 15, 100);
+    test_fused_adam(13, 7, 5);
+    test_fused_adam(6, 5, 129);
     return cofi_test_finish("test_kernel");
 }

@@ -47,11 +47,23 @@ typedef struct {
 int cofi_kernel_ws_alloc(cofi_kernel_ws *ws, const cofi_ratings *R, cofi_idx ld, int single);
 void cofi_kernel_ws_free(cofi_kernel_ws *ws);
 
+/* Adam's step of X, taken in the item pass as each item's gradient row is
+ * finished (item rows are local, so it needs nothing from other ranks): the
+ * same operations as cofi_adam_step, so the same bits, without writing the
+ * gradient and reading it back.  m and v (stride ld) are updated in place;
+ * the stepped rows go to gX, because the user pass still reads the old X:
+ * the caller swaps X and gX after cofi_kernel_grad. */
+typedef struct {
+    cofi_val *m, *v;
+    cofi_val alpha, c1, c2, eps; /* as in cofi_adam_step for the step's t */
+} cofi_kernel_adam;
+
 typedef struct {
     cofi_val lambda; /* ridge on X, and on W's rows [reg_u0, reg_u1) */
     int weighted;    /* lambda * n_i per item (ALS-WR style) */
     cofi_idx reg_u0, reg_u1;      /* users whose ridge this call adds (may be empty) */
     const cofi_val *user_weight;  /* c_j by global user, NULL for all ones */
+    const cofi_kernel_adam *adam; /* X's Adam step in the item pass, or NULL */
 } cofi_kernel_params;
 
 /* The local sums every pass returns. */

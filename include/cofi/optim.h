@@ -37,6 +37,8 @@ typedef void (*cofi_optim_step_fn)(const cofi_optim_params *o, int64_t t,
  *   p -= (m alpha) / (sqrt(v) + epsilon)
  * State: S[0] = m, S[1] = v. */
 void cofi_adam_step(const cofi_optim_params *o, int64_t t, const cofi_optim_block *blk);
+/* Adam's alpha for step t, as cofi_adam_step computes it. */
+cofi_val cofi_adam_alpha(const cofi_optim_params *o, int64_t t);
 /* Plain gradient descent: p -= lr g.  No state. */
 void cofi_gd_step(const cofi_optim_params *o, int64_t t, const cofi_optim_block *blk);
 

@@ -95,7 +95,9 @@ struct cofi_trainer {
     cofi_val *state_W[COFI_OPTIM_MAX_STATE]; /* ... of rows [w0, w1) of W (ld) */
     cofi_val *state_b[COFI_OPTIM_MAX_STATE]; /* ... of b[w0..w1) */
     cofi_val *state_ib[COFI_OPTIM_MAX_STATE]; /* ... of a learned item bias */
-    cofi_val *gX;             /* n_local x ld */
+    cofi_val *gX;             /* n_local x ld: X's gradient, or X's stepped rows
+                                 (swapped with X: see x_stepped) */
+    int x_stepped;            /* this iteration's item pass took X's Adam step */
     cofi_val *gib;            /* n_local: item bias gradient */
     cofi_val *buf;            /* n_users rows [gradient of w_j (k) | of b_j], then scalars */
     cofi_idx buf_len;
