@@ -514,7 +514,7 @@ int cofi_trainer_run(cofi_trainer *tr)
     const cofi_train_opts *o = &tr->opts;
     /* W's ridge and |W|^2 for this rank's shard of the users, once over all ranks */
     const cofi_kernel_params kp = {o->lambda, o->weighted, tr->ushard[c->rank], tr->ushard[c->rank + 1],
-                                   o->weighted ? tr->user_count : NULL};
+                                   o->weighted ? tr->user_count : NULL, NULL};
     const cofi_idx k = M->k;
     cofi_val *tail = tr->buf + M->n_users * (k + 1);
     const int learn_ib = o->item_bias == COFI_BIAS_LEARNED;

@@ -411,7 +411,12 @@ static void test_fused_adam(cofi_idx ni, cofi_idx nu, cofi_idx k)
             kp.adam = &ka;
             M.X = x[1];
             memset(g[1], 0xff, sizeof(double) * (size_t)nx); /* NaNs: every entry must be written */
+            double *before = malloc(sizeof(double) * (size_t)nx);
+            memcpy(before, x[1], sizeof(double) * (size_t)nx);
             cofi_kernel_grad(&R, &M, &kp, &ws, g[1], gw[1], k, gb[1], 1, gib[1], s[1]);
+            CHECK(!memcmp(before, x[1], sizeof(double) * (size_t)nx), "k=%ld threads=%d step %ld: the old X changed",
+                  (long)k, threads, (long)t);
+            free(before);
             int same_other = !memcmp(gw[0], gw[1], sizeof(double) * (size_t)(nu * k)) &&
                              !memcmp(gb[0], gb[1], sizeof(double) * (size_t)nu) &&
                              !memcmp(gib[0], gib[1], sizeof(double) * (size_t)ni) && !memcmp(s[0], s[1], sizeof s[0]);
