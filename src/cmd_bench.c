@@ -24,8 +24,8 @@ static const char help[] =
     "peak and the STREAM triad bandwidth measured by small loops in the same run on\n"
     "the same ranks and threads, the time the rows both passes fetch by index take\n"
     "to fetch alone (the same rows, only summed), the allreduce's bytes per second,\n"
-    "the bytes stored per rating and the peak RSS per rank.  The last line is the\n"
-    "same as JSON ('BENCH {...}').\n"
+    "the bytes stored per rating and the peak RSS per rank, with the name and L2\n"
+    "size of rank 0's CPU.  The last line is the same as JSON ('BENCH {...}').\n"
     "\n"
     "      --ratings N        expected number of ratings (sets the density)\n"
     "      --items I          items\n"
@@ -237,6 +237,11 @@ int cofi_cmd_bench(const cofi_comm *c, int argc, char **argv)
                single ? "single" : "double", c->size, c->size > 1 ? "s" : "",
                omp_get_max_threads(), omp_get_max_threads() > 1 ? "s" : "", cofi_simd_target(),
                gen_secs);
+        char cpu[128];
+        double l2;
+        cofi_cpu_describe(cpu, sizeof cpu, &l2);
+        if (l2 > 0) printf("  CPU (rank 0): %.50s, L2 %.0f KiB\n", cpu, l2 / 1024);
+        else printf("  CPU (rank 0): %.50s\n", cpu);
         if (!cofi_build_optimized())
             printf("  warning: cofi built without optimization (%s): timings mean nothing\n",
                    cofi_build_type());
@@ -264,14 +269,14 @@ int cofi_cmd_bench(const cofi_comm *c, int argc, char **argv)
                "\"peak_fraction\": %.6g, \"triad_gbs\": %.6g, \"model_gbs\": %.6g, "
                "\"rows_sec\": %.9g, \"compute_sec\": %.9g, \"allreduce_sec\": %.9g, "
                "\"allreduce_bytes\": %.0f, \"allreduce_bytes_per_sec\": %.6g, \"bytes_per_rating\": %.3f, "
-               "\"peak_rss_bytes\": %.0f, \"final_rmse\": %.9g}\n",
+               "\"peak_rss_bytes\": %.0f, \"final_rmse\": %.9g, \"cpu\": \"%s\", \"l2_bytes\": %.0f}\n",
                R.nnz, R.n_items, R.n_users, g.zipf, o.k, c->size, omp_get_max_threads(),
                cofi_comm_mode_name(o.comm_mode), single ? "single" : "double", cofi_simd_target(),
                cofi_build_type(), med, (double)R.nnz / med, gflops, fma, peak ? gflops / fma : 0.0,
                triad, model_bytes / med / 1e9, rows_s, it[COFI_TIME_COMPUTE],
                it[COFI_TIME_ALLREDUCE], payload,
                it[COFI_TIME_ALLREDUCE] > 0 ? payload / it[COFI_TIME_ALLREDUCE] : 0.0, bpr_max,
-               rss_max, tr.rmse[tr.history_len - 1]);
+               rss_max, tr.rmse[tr.history_len - 1], cpu, l2);
     }
 done:
     cofi_trainer_free(&tr);

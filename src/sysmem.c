@@ -1,5 +1,5 @@
 /* sysmem.c - available memory and peak RSS, from /proc and getrusage; the
- * CPUs this process may run on. */
+ * CPUs this process may run on, and what they are. */
 #define _GNU_SOURCE /* sched_getaffinity() */
 #include "cofi/sysmem.h"
 #include "cofi/error.h"
@@ -122,4 +122,39 @@ int cofi_cpu_mask(unsigned char **maskp, size_t *nbytesp)
     for (size_t cpu = 0; cpu < cpus; cpu++) mask_set(mask, cpu);
     *maskp = mask, *nbytesp = size;
     return (int)cpus;
+}
+
+void cofi_cpu_describe(char *name, size_t n, double *l2_bytes)
+{
+    char line[512], *out = NULL;
+    snprintf(name, n, "unknown");
+    FILE *fp = fopen("/proc/cpuinfo", "r");
+    while (fp && !out && fgets(line, sizeof line, fp))
+        if (strncmp(line, "model name", 10) == 0 && (out = strchr(line, ':'))) out++;
+    if (out) {
+        while (*out == ' ' || *out == '\t') out++;
+        size_t len = strcspn(out, "\n");
+        while (len > 0 && out[len - 1] == ' ') len--;
+        for (size_t i = 0; i < len; i++)
+            if (out[i] < 0x20 || out[i] > 0x7e || out[i] == '"' || out[i] == '\\') out[i] = ' ';
+        if (len > 0) snprintf(name, n, "%.*s", (int)len, out);
+    }
+    if (fp) fclose(fp);
+    *l2_bytes = 0;
+    for (int idx = 0; idx < 16 && *l2_bytes == 0; idx++) {
+        char path[96], level[16] = "", type[32] = "", size[32] = "";
+        const char *field[3] = {"level", "type", "size"};
+        char *val[3] = {level, type, size};
+        for (int f = 0; f < 3; f++) {
+            snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/%s", idx, field[f]);
+            FILE *c = fopen(path, "r");
+            if (!c) break;
+            if (!fgets(val[f], f == 0 ? (int)sizeof level : (int)sizeof type, c)) val[f][0] = '\0';
+            fclose(c);
+            val[f][strcspn(val[f], "\n")] = '\0';
+        }
+        double b;
+        if (strcmp(level, "2") == 0 && strcmp(type, "Instruction") != 0 && cofi_parse_size(size, &b) == 0)
+            *l2_bytes = b;
+    }
 }

@@ -66,9 +66,22 @@ assert p["peak_gflops"] > 0 and p["triad_gbs"] > 0 and p["rows_sec"] > 0, p
 assert math.isclose(p["peak_fraction"], p["gflops"] / p["peak_gflops"], rel_tol=1e-4), p
 for n in ["1x1", "3x1"]:
     assert runs[n]["peak_gflops"] == 0 and runs[n]["rows_sec"] == 0, n  # --no-peak
+# the CPU: /proc/cpuinfo's first model name, and the level-2 cache sysfs lists for CPU 0
+names = [l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")]
+want = names[0] if names else "unknown"
+l2 = 0
+import glob, os
+for c in sorted(glob.glob("/sys/devices/system/cpu/cpu0/cache/index*")):
+    level, kind, size = (open(os.path.join(c, f)).read().strip() for f in ("level", "type", "size"))
+    if level == "2" and kind != "Instruction":
+        l2 = int(size.rstrip("KMG")) * {"K": 2**10, "M": 2**20, "G": 2**30}.get(size[-1], 1)
+        break
+for name, d in runs.items():
+    assert d["cpu"] == want and d["l2_bytes"] == l2, (name, d["cpu"], want, d["l2_bytes"], l2)
 print("nnz", nnz, "bytes/rating", runs["1x1"]["bytes_per_rating"], "rmse", r)
 EOF
 check "the text report says the same" grep -q "row fetches alone s (measured)" "$OUT"
+check "the text report names the CPU" grep -q "^  CPU (rank 0): " "$OUT"
 if [ "$COFI_BUILD_TYPE" = Debug ]; then
     check "a Debug build's report says its timings mean nothing" grep -q "timings mean nothing" "$OUT"
 else
@@ -112,6 +125,9 @@ for d, line in zip(rows, table):
     want = rows[0]["sec_per_iter"] / (d["ranks"] * d["threads"] * d["sec_per_iter"])
     assert abs(float(cells[-1]) - want) <= 0.006, (cells[-1], want)
 assert float(table[0].split("|")[-2]) == 1.0
+# below the table, the CPU of the runs as cofi bench reported it
+cpu = [l for l in open(f"{w}/tb.md") if l.startswith("CPU: ")]
+assert cpu == [f"CPU: {rows[0]['cpu']}, L2 {rows[0]['l2_bytes'] / 1024:.0f} KiB per core\n"], cpu
 EOF
 check "tools/bench --layouts 2: usage error" eval '! "${BENCH_TOOL[@]}" --layouts 2 2> "$WORK/tb.err" &&
     grep -q "layouts takes RANKSxTHREADS" "$WORK/tb.err"'

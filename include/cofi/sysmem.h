@@ -24,5 +24,11 @@ double cofi_peak_rss(void);
  * or -1 with the error set if memory runs out (*mask NULL). */
 int cofi_cpu_mask(unsigned char **mask, size_t *nbytes);
 #define COFI_CPU_MASK_MAX (1 << 22)
+/* What a benchmark should say of the CPU it ran on: the name of this
+ * process's CPU (/proc/cpuinfo's first "model name", "unknown" without one)
+ * into name (n bytes; printable ASCII without quotes or backslashes, so it
+ * can stand in JSON), and the bytes of CPU 0's level-2 cache from sysfs
+ * (0 when unknown). */
+void cofi_cpu_describe(char *name, size_t n, double *l2_bytes);
 
 #endif
