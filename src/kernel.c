@@ -133,6 +133,14 @@ static inline __attribute__((always_inline)) void adam_vec(const cofi_kernel_ada
     vd_store(out, vd_sub(x, vd_div(vd_mul(mm, vd_set1(A->alpha)), vd_add(vd_sqrt(vv), vd_set1(A->eps)))));
 }
 
+/* ... and on one value: the same operations. */
+static inline void adam_scalar(const cofi_kernel_adam *A, cofi_val g, cofi_val *m, cofi_val *v, cofi_val *x)
+{
+    *m += (g - *m) * A->c1;
+    *v += (g * g - *v) * A->c2;
+    *x -= (*m * A->alpha) / (sqrt(*v) + A->eps);
+}
+
 /* One item: residuals, the four sums and, when grad, its gradient row (or,
  * with p->adam, its stepped row).
  * rf: ratings in float; ef: residuals in float; LD: the padded row length
@@ -452,6 +460,18 @@ user_block(const cofi_ratings *R, const cofi_model *M, const cofi_kernel_params 
             } else {
                 cofi_axpy_padded(acc, l, w, ld);
             }
+        }
+        const cofi_kernel_adam *A = p->adam;
+        if (A && A->mw) {
+            cofi_val *w = M->W + j * ld, *m = A->mw + j * ld, *v = A->vw + j * ld;
+            if (LD)
+                for (int c = 0; c < NV; c++)
+                    adam_vec(A, av[c], vd_load(w + c * COFI_VW), m + c * COFI_VW, v + c * COFI_VW, w + c * COFI_VW);
+            else
+                for (cofi_idx f = 0; f < ld; f += COFI_VW)
+                    adam_vec(A, vd_load(acc + f), vd_load(w + f), m + f, v + f, w + f);
+            adam_scalar(A, A->lambda_b > 0 ? bsum + A->lambda_b * M->b[j] : bsum, A->mb + j, A->vb + j, M->b + j);
+            continue;
         }
         if (LD)
             for (int c = 0; c < NV; c++) vd_store(acc + c * COFI_VW, av[c]);

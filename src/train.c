@@ -332,6 +332,7 @@ static void update_Wb(cofi_trainer *tr, cofi_val *G)
     cofi_model *M = tr->M;
     const cofi_train_opts *o = &tr->opts;
     const cofi_idx k = M->k, w0 = tr->w0, n = tr->w1 - tr->w0;
+    if (tr->wb_stepped) return;
     if (o->lambda_bias > 0)
         cofi_kernel_add_ridge(G + k, k + 1, M->b + w0, n, o->lambda_bias);
     step(tr, M->W + w0 * M->ld, M->ld, G, k + 1, tr->state_W, M->ld, n, k);
@@ -347,7 +348,16 @@ static cofi_val cost_of(const cofi_trainer *tr, const cofi_val *tail)
 }
 
 /* Local scalars of an evaluation at the current parameters. */
-static void local_scalars(cofi_trainer *tr, const cofi_val *sums, int with_val, cofi_val *tail)
+/* |b|^2 over this rank's shard of the users (0 without b's ridge): taken
+ * before the gradient pass, which may step b. */
+static cofi_val b_ridge_sum(cofi_trainer *tr)
+{
+    const cofi_idx u0 = tr->ushard[tr->comm->rank], un = tr->ushard[tr->comm->rank + 1] - u0;
+    return tr->opts.lambda_bias > 0 ? cofi_kernel_sumsq(tr->M->b + u0, un, &tr->ws) : 0;
+}
+
+static void local_scalars(cofi_trainer *tr, const cofi_val *sums, cofi_val breg, int with_val,
+                          cofi_val *tail)
 {
     const cofi_model *M = tr->M;
     tail[SLOT_SSE] = sums[COFI_SUM_SSE];
@@ -359,9 +369,8 @@ static void local_scalars(cofi_trainer *tr, const cofi_val *sums, int with_val, 
                            : 0;
     /* The replicated W and b: each rank adds its shard of users, so the sum
      * counts every user once (W's from the kernel, which has the same shard). */
-    const cofi_idx u0 = tr->ushard[tr->comm->rank], un = tr->ushard[tr->comm->rank + 1] - u0;
     tail[SLOT_WREG] = sums[COFI_SUM_WREG];
-    tail[SLOT_BREG] = tr->opts.lambda_bias > 0 ? cofi_kernel_sumsq(M->b + u0, un, &tr->ws) : 0;
+    tail[SLOT_BREG] = breg;
     tail[SLOT_VAL_SSE] = tail[SLOT_VAL_SAE] = tail[SLOT_VAL_N] = 0;
     if (with_val) {
         cofi_val v[3];
@@ -543,10 +552,19 @@ int cofi_trainer_run(cofi_trainer *tr)
          * exchanges update X before the cost is known as well. */
         cofi_kernel_params kpt = kp;
         cofi_kernel_adam ka;
+        const cofi_val breg = b_ridge_sum(tr);
         tr->x_stepped = o->optim.kind == COFI_OPT_ADAM && !eval_now;
+        /* On one rank W's gradient needs no reduction, so W's and b's steps
+         * go into the user pass the same way. */
+        tr->wb_stepped = tr->x_stepped && c->size == 1 && !sharded;
         if (tr->x_stepped) {
-            ka = (cofi_kernel_adam){tr->state_X[0], tr->state_X[1], cofi_adam_alpha(&o->optim, tr->t + 1),
-                                    1.0 - o->optim.beta1, 1.0 - o->optim.beta2, o->optim.epsilon};
+            ka = (cofi_kernel_adam){tr->state_X[0], tr->state_X[1], NULL, NULL, NULL, NULL, o->lambda_bias,
+                                    cofi_adam_alpha(&o->optim, tr->t + 1), 1.0 - o->optim.beta1,
+                                    1.0 - o->optim.beta2, o->optim.epsilon};
+            if (tr->wb_stepped) {
+                ka.mw = tr->state_W[0], ka.vw = tr->state_W[1];
+                ka.mb = tr->state_b[0], ka.vb = tr->state_b[1];
+            }
             kpt.adam = &ka;
         }
         cofi_kernel_grad(tr->R, M, &kpt, &tr->ws, tr->gX, tr->buf, k + 1, tr->buf + k, k + 1,
@@ -556,7 +574,7 @@ int cofi_trainer_run(cofi_trainer *tr)
             M->X = tr->gX;
             tr->gX = x;
         }
-        local_scalars(tr, sums, eval_now, tail);
+        local_scalars(tr, sums, breg, eval_now, tail);
         tail[SLOT_STOP] = o->stop_flag && *o->stop_flag ? 1.0 : 0.0;
         tail[SLOT_TIME] = cofi_now() - budget_start;
         tail[SLOT_CKPT] = ckpt_secs;
@@ -648,7 +666,7 @@ int cofi_trainer_run(cofi_trainer *tr)
         cofi_val sums[COFI_NSUMS], s[N_SLOTS];
         cofi_timer_start(tr->timers, COFI_TIME_COMPUTE);
         cofi_kernel_cost(tr->R, M, &kp, &tr->ws, sums);
-        local_scalars(tr, sums, tr->val != NULL, s);
+        local_scalars(tr, sums, b_ridge_sum(tr), tr->val != NULL, s);
         cofi_timer_stop(tr->timers, COFI_TIME_COMPUTE);
         cofi_timer_start(tr->timers, COFI_TIME_ALLREDUCE);
         COFI_TRY(cofi_sum_val(c, s, SLOT_VAL_N + 1));

@@ -369,16 +369,19 @@ static void test_order(cofi_idx ni, cofi_idx nu, int parts)
     CHECK(!cofi_ratings_hashed_order_pays(&q), "24 of 100 pairs: increasing");
 }
 
-/* X's Adam step taken in the item pass (kp.adam) against the kernel's
- * gradient followed by cofi_adam_step: two steps (the second from nonzero
- * moments), bitwise the same X, m and v, the padding still zero, the old X
- * left as it was, and every other output of the pass unchanged, on 1-3
- * threads. */
-static void test_fused_adam(cofi_idx ni, cofi_idx nu, cofi_idx k)
+/* Adam's steps taken in the passes (kp.adam) against the kernel's gradients
+ * followed by cofi_adam_step, as the trainer takes them: two steps (the
+ * second from nonzero moments), X's alone and, as on one rank, with W's and
+ * b's (b's ridge added first).  Bitwise the same parameters and moments, the
+ * padding still zero, the old X left as it was, every entry of the stepped
+ * rows written, and the sums (and without W's step gW, gb and the item-bias
+ * gradient) unchanged, on 1-3 threads. */
+static void test_fused_adam(cofi_idx ni, cofi_idx nu, cofi_idx k, int with_wb)
 {
     dense d;
     make(&d, ni, nu, k);
     const cofi_optim_params o = {COFI_OPT_ADAM, 0.05, 0.9, 0.999, 1e-7};
+    const double lambda_b = 0.3;
     for (int threads = 1; threads <= 3; threads++) {
         omp_set_num_threads(threads);
         cofi_ratings R;
@@ -386,30 +389,48 @@ static void test_fused_adam(cofi_idx ni, cofi_idx nu, cofi_idx k)
         cofi_kernel_ws ws;
         slice(&d, 0, ni, &R, &M);
         cofi_kernel_ws_alloc(&ws, &R, M.ld, 0);
-        const cofi_idx ld = M.ld, nx = ni * ld;
-        double *const own = M.X, *x[2], *m[2], *v[2], *g[2], *gw[2], *gb[2], *gib[2], s[2][COFI_NSUMS];
-        for (int w = 0; w < 2; w++) {
-            x[w] = cofi_calloc((size_t)nx, sizeof(double), "x");
-            m[w] = cofi_calloc((size_t)nx, sizeof(double), "m");
-            v[w] = cofi_calloc((size_t)nx, sizeof(double), "v");
-            g[w] = cofi_calloc((size_t)nx, sizeof(double), "g");
-            gw[w] = malloc(sizeof(double) * (size_t)(nu * k));
-            gb[w] = malloc(sizeof(double) * (size_t)nu);
-            gib[w] = malloc(sizeof(double) * (size_t)ni);
-            memcpy(x[w], M.X, sizeof(double) * (size_t)nx);
+        const cofi_idx ld = M.ld, nx = ni * ld, nw = nu * ld;
+        double *const own[3] = {M.X, M.W, M.b};
+        double *x[2], *m[2], *v[2], *g[2], *w[2], *mw[2], *vw[2], *bb[2], *mb[2], *vb[2];
+        double *gw[2], *gb[2], *gib[2], s[2][COFI_NSUMS];
+        for (int q = 0; q < 2; q++) {
+            x[q] = cofi_calloc((size_t)nx, sizeof(double), "x");
+            m[q] = cofi_calloc((size_t)nx, sizeof(double), "m");
+            v[q] = cofi_calloc((size_t)nx, sizeof(double), "v");
+            g[q] = cofi_calloc((size_t)nx, sizeof(double), "g");
+            w[q] = cofi_calloc((size_t)nw, sizeof(double), "w");
+            mw[q] = cofi_calloc((size_t)nw, sizeof(double), "mw");
+            vw[q] = cofi_calloc((size_t)nw, sizeof(double), "vw");
+            bb[q] = calloc((size_t)nu, sizeof(double));
+            mb[q] = calloc((size_t)nu, sizeof(double));
+            vb[q] = calloc((size_t)nu, sizeof(double));
+            gw[q] = calloc((size_t)(nu * k), sizeof(double));
+            gb[q] = calloc((size_t)nu, sizeof(double));
+            gib[q] = malloc(sizeof(double) * (size_t)ni);
+            memcpy(x[q], M.X, sizeof(double) * (size_t)nx);
+            memcpy(w[q], M.W, sizeof(double) * (size_t)nw);
+            memcpy(bb[q], M.b, sizeof(double) * (size_t)nu);
         }
         for (int64_t t = 1; t <= 2; t++) {
             cofi_kernel_params kp = {d.lambda, 0, 0, nu, NULL, NULL};
-            /* 0: the gradient, then Adam's step on it */
-            M.X = x[0];
+            /* 0: the gradients, then Adam's steps on them */
+            M.X = x[0], M.W = w[0], M.b = bb[0];
             cofi_kernel_grad(&R, &M, &kp, &ws, g[0], gw[0], k, gb[0], 1, gib[0], s[0]);
-            const cofi_optim_block blk = {x[0], ld, g[0], ld, {m[0], v[0]}, ld, ni, k};
-            cofi_adam_step(&o, t, &blk);
-            /* 1: the step in the item pass, the stepped rows to g[1] */
-            const cofi_kernel_adam ka = {m[1], v[1], cofi_adam_alpha(&o, t), 1.0 - o.beta1, 1.0 - o.beta2,
-                                         o.epsilon};
+            const cofi_optim_block bx = {x[0], ld, g[0], ld, {m[0], v[0]}, ld, ni, k};
+            cofi_adam_step(&o, t, &bx);
+            if (with_wb) {
+                cofi_kernel_add_ridge(gb[0], 1, bb[0], nu, lambda_b);
+                const cofi_optim_block bw = {w[0], ld, gw[0], k, {mw[0], vw[0]}, ld, nu, k};
+                const cofi_optim_block bbias = {bb[0], 1, gb[0], 1, {mb[0], vb[0]}, 1, nu, 1};
+                cofi_adam_step(&o, t, &bw);
+                cofi_adam_step(&o, t, &bbias);
+            }
+            /* 1: the steps in the passes, X's stepped rows to g[1] */
+            const cofi_kernel_adam ka = {m[1], v[1], with_wb ? mw[1] : NULL, with_wb ? vw[1] : NULL,
+                                         mb[1], vb[1], lambda_b, cofi_adam_alpha(&o, t), 1.0 - o.beta1,
+                                         1.0 - o.beta2, o.epsilon};
             kp.adam = &ka;
-            M.X = x[1];
+            M.X = x[1], M.W = w[1], M.b = bb[1];
             memset(g[1], 0xff, sizeof(double) * (size_t)nx); /* NaNs: every entry must be written */
             double *before = malloc(sizeof(double) * (size_t)nx);
             memcpy(before, x[1], sizeof(double) * (size_t)nx);
@@ -417,25 +438,39 @@ static void test_fused_adam(cofi_idx ni, cofi_idx nu, cofi_idx k)
             CHECK(!memcmp(before, x[1], sizeof(double) * (size_t)nx), "k=%ld threads=%d step %ld: the old X changed",
                   (long)k, threads, (long)t);
             free(before);
-            int same_other = !memcmp(gw[0], gw[1], sizeof(double) * (size_t)(nu * k)) &&
-                             !memcmp(gb[0], gb[1], sizeof(double) * (size_t)nu) &&
-                             !memcmp(gib[0], gib[1], sizeof(double) * (size_t)ni) && !memcmp(s[0], s[1], sizeof s[0]);
-            CHECK(same_other, "k=%ld threads=%d step %ld: the fused pass changed gW, gb, the item-bias gradient or the sums",
-                  (long)k, threads, (long)t);
+            CHECK(!memcmp(s[0], s[1], sizeof s[0]) && !memcmp(gib[0], gib[1], sizeof(double) * (size_t)ni),
+                  "k=%ld wb=%d threads=%d step %ld: the fused pass changed the sums or the item-bias gradient",
+                  (long)k, with_wb, threads, (long)t);
+            if (!with_wb)
+                CHECK(!memcmp(gw[0], gw[1], sizeof(double) * (size_t)(nu * k)) &&
+                          !memcmp(gb[0], gb[1], sizeof(double) * (size_t)nu),
+                      "k=%ld threads=%d step %ld: the fused pass changed gW or gb", (long)k, threads, (long)t);
             CHECK(!memcmp(x[0], g[1], sizeof(double) * (size_t)nx) && !memcmp(m[0], m[1], sizeof(double) * (size_t)nx) &&
                       !memcmp(v[0], v[1], sizeof(double) * (size_t)nx),
-                  "k=%ld threads=%d step %ld: X, m or v differ from cofi_adam_step's", (long)k, threads, (long)t);
-            int moved = 0;
+                  "k=%ld wb=%d threads=%d step %ld: X, m or v differ from cofi_adam_step's", (long)k, with_wb,
+                  threads, (long)t);
+            /* without W's step both sides keep W and b as they were */
+            CHECK(!memcmp(w[0], w[1], sizeof(double) * (size_t)nw) && !memcmp(mw[0], mw[1], sizeof(double) * (size_t)nw) &&
+                      !memcmp(vw[0], vw[1], sizeof(double) * (size_t)nw) && !memcmp(bb[0], bb[1], sizeof(double) * (size_t)nu) &&
+                      !memcmp(mb[0], mb[1], sizeof(double) * (size_t)nu) && !memcmp(vb[0], vb[1], sizeof(double) * (size_t)nu),
+                  "k=%ld wb=%d threads=%d step %ld: W, b or their moments differ from cofi_adam_step's", (long)k,
+                  with_wb, threads, (long)t);
+            int moved = 0, moved_w = 0, moved_b = 0;
             for (cofi_idx n = 0; n < nx; n++) moved += x[1][n] != g[1][n];
-            CHECK(moved > 0, "k=%ld step %ld: the step moved nothing", (long)k, (long)t);
+            for (cofi_idx n = 0; n < nw; n++) moved_w += w[1][n] != own[1][n];
+            for (cofi_idx n = 0; n < nu; n++) moved_b += bb[1][n] != own[2][n];
+            CHECK(moved > 0 && (with_wb ? moved_w > 0 && moved_b > 0 : moved_w + moved_b == 0),
+                  "k=%ld wb=%d step %ld: X, W and b moved %d, %d and %d", (long)k, with_wb, (long)t, moved, moved_w,
+                  moved_b);
             /* the caller's swap: the stepped rows become X */
             double *tmp = x[1];
             x[1] = g[1], g[1] = tmp;
         }
-        M.X = own;
-        for (int w = 0; w < 2; w++) {
-            cofi_free(x[w]), cofi_free(m[w]), cofi_free(v[w]), cofi_free(g[w]);
-            free(gw[w]), free(gb[w]), free(gib[w]);
+        M.X = own[0], M.W = own[1], M.b = own[2];
+        for (int q = 0; q < 2; q++) {
+            cofi_free(x[q]), cofi_free(m[q]), cofi_free(v[q]), cofi_free(g[q]);
+            cofi_free(w[q]), cofi_free(mw[q]), cofi_free(vw[q]);
+            free(bb[q]), free(mb[q]), free(vb[q]), free(gw[q]), free(gb[q]), free(gib[q]);
         }
         cofi_kernel_ws_free(&ws);
         cofi_model_free(&M);
@@ -465,9 +500,11 @@ int main(void)
         test_shape(6, 5, 129, w); /* beyond them: the general loops */
     }
     /* the compiled row lengths with and without padding, and the general loops */
-    test_fused_adam(70, 11, 64);
-    test_fused_adam(20, 15, 100);
-    test_fused_adam(13, 7, 5);
-    test_fused_adam(6, 5, 129);
+    for (int wb = 0; wb <= 1; wb++) {
+        test_fused_adam(70, 11, 64, wb);
+        test_fused_adam(20, 15, 100, wb);
+        test_fused_adam(13, 7, 5, wb);
+        test_fused_adam(6, 5, 129, wb);
+    }
     return cofi_test_finish("test_kernel");
 }

@@ -52,9 +52,18 @@ void cofi_kernel_ws_free(cofi_kernel_ws *ws);
  * same operations as cofi_adam_step, so the same bits, without writing the
  * gradient and reading it back.  m and v (stride ld) are updated in place;
  * the stepped rows go to gX, because the user pass still reads the old X:
- * the caller swaps X and gX after cofi_kernel_grad. */
+ * the caller swaps X and gX after cofi_kernel_grad.
+ *
+ * With mw set (one rank: W's gradient is complete without a reduction, and
+ * the call adds every user's ridge), W's and b's steps are taken the same
+ * way in the user pass, W and b in place (no other user's row is read
+ * there), and gW and gb are not written.  b's gradient gets its ridge
+ * lambda_b b_j first when lambda_b > 0, as the trainer adds it. */
 typedef struct {
-    cofi_val *m, *v;
+    cofi_val *m, *v;             /* X's moments */
+    cofi_val *mw, *vw;           /* W's moments (stride ld), or NULL */
+    cofi_val *mb, *vb;           /* b's moments */
+    cofi_val lambda_b;
     cofi_val alpha, c1, c2, eps; /* as in cofi_adam_step for the step's t */
 } cofi_kernel_adam;
 

@@ -98,6 +98,7 @@ struct cofi_trainer {
     cofi_val *gX;             /* n_local x ld: X's gradient, or X's stepped rows
                                  (swapped with X: see x_stepped) */
     int x_stepped;            /* this iteration's item pass took X's Adam step */
+    int wb_stepped;           /* ... and its user pass W's and b's */
     cofi_val *gib;            /* n_local: item bias gradient */
     cofi_val *buf;            /* n_users rows [gradient of w_j (k) | of b_j], then scalars */
     cofi_idx buf_len;
