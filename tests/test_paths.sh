@@ -32,6 +32,22 @@ done
 check "reference at 3 ranks = 1 rank (1e-10)" $CM "$WORK/ref3.h5" "$WORK/ref1.h5" /model 1e-10
 check "sharded/double at 4 ranks = 1 rank (1e-10)" $CM "$WORK/sharded-double-4.h5" "$WORK/ref1.h5" /model 1e-10
 
+# Adam's steps taken in the passes (every iteration that evaluates nothing)
+# against the separate steps after the reduction (every evaluation
+# iteration): a run without validation and one evaluating every 3rd
+# iteration end in bitwise the same parameters and optimizer state.  X's step
+# goes into the item pass on any rank count, W's and b's into the user pass
+# on one rank; the default preset learns item biases and has b's ridge.
+run 1 generate -o "$WORK/gv.h5" --items 700 --users 260 --missing 0.95 --seed 22
+for np in 1 2; do
+    run "$np" "${TR[@]}" -o "$WORK/f$np.h5" --threads 2 --checkpoint "$WORK/fc$np.h5"
+    check "steps in the passes, $np ranks" all_ranks_exited "$np" 0
+    run "$np" "${TR[@]}" -o "$WORK/s$np.h5" --threads 2 --checkpoint "$WORK/sc$np.h5" --test "$WORK/gv.h5" --eval-every 3
+    check "separate steps every 3rd iteration, $np ranks" all_ranks_exited "$np" 0
+    check "... bitwise the same parameters at the end, $np ranks" $CM "$WORK/sc$np.h5" "$WORK/fc$np.h5" /model 0
+    check "... and the same optimizer state" h5diff "$WORK/sc$np.h5" "$WORK/fc$np.h5" /optimizer
+done
+
 # Thread counts: every path gives bitwise the same model at 1 and 3 threads
 # per rank (with validation, so its sums are covered), and so do generate and
 # predict's dense matrix and pairs.
