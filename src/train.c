@@ -347,7 +347,6 @@ static cofi_val cost_of(const cofi_trainer *tr, const cofi_val *tail)
            0.5 * o->lambda_bias * (tail[SLOT_BREG] + tail[SLOT_IBREG]);
 }
 
-/* Local scalars of an evaluation at the current parameters. */
 /* |b|^2 over this rank's shard of the users (0 without b's ridge): taken
  * before the gradient pass, which may step b. */
 static cofi_val b_ridge_sum(cofi_trainer *tr)
@@ -356,6 +355,8 @@ static cofi_val b_ridge_sum(cofi_trainer *tr)
     return tr->opts.lambda_bias > 0 ? cofi_kernel_sumsq(tr->M->b + u0, un, &tr->ws) : 0;
 }
 
+/* Local scalars of an evaluation at the current parameters (breg: their
+ * b_ridge_sum). */
 static void local_scalars(cofi_trainer *tr, const cofi_val *sums, cofi_val breg, int with_val,
                           cofi_val *tail)
 {

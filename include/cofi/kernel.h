@@ -72,7 +72,7 @@ typedef struct {
     int weighted;    /* lambda * n_i per item (ALS-WR style) */
     cofi_idx reg_u0, reg_u1;      /* users whose ridge this call adds (may be empty) */
     const cofi_val *user_weight;  /* c_j by global user, NULL for all ones */
-    const cofi_kernel_adam *adam; /* X's Adam step in the item pass, or NULL */
+    const cofi_kernel_adam *adam; /* Adam's steps in the passes, or NULL */
 } cofi_kernel_params;
 
 /* The local sums every pass returns. */
