@@ -1,4 +1,5 @@
 /* error.c - the per-process error message and checked allocation. */
+#define _DEFAULT_SOURCE /* madvise */
 #include "cofi/error.h"
 #include "cofi/types.h"
 
@@ -6,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static int g_code = COFI_OK;
 static char g_msg[COFI_MSG_MAX];
@@ -82,6 +84,28 @@ static long fail_countdown(void)
 #endif
 }
 
+/* Large arrays on huge pages: the passes reach rows of X and W, and the
+ * residual slots, at random, and with 4 KiB pages nearly every such access
+ * misses the first-level TLB.  An allocation of COFI_HUGE_MIN bytes or more
+ * starts on a COFI_HUGE_PAGE boundary, is rounded up to whole huge pages and
+ * is advised for transparent huge pages (which a kernel whose THP mode is
+ * "madvise" gives only to advised memory).  Iterations measured 2-10%
+ * faster (README, Memory); COFI_HUGEPAGES=0 turns this off. */
+#define COFI_HUGE_MIN ((size_t)256 << 10)
+#define COFI_HUGE_PAGE ((size_t)2 << 20)
+
+static int huge_pages_wanted(size_t bytes)
+{
+#ifdef MADV_HUGEPAGE
+    if (bytes < COFI_HUGE_MIN || bytes > SIZE_MAX - COFI_HUGE_PAGE) return 0;
+    const char *e = getenv("COFI_HUGEPAGES");
+    return !(e && strcmp(e, "0") == 0);
+#else
+    (void)bytes;
+    return 0;
+#endif
+}
+
 void *cofi_malloc(size_t count, size_t size, const char *what)
 {
     if (size != 0 && count > (SIZE_MAX - COFI_ALIGN) / size) {
@@ -93,11 +117,17 @@ void *cofi_malloc(size_t count, size_t size, const char *what)
     bytes = (bytes + COFI_ALIGN - 1) / COFI_ALIGN * COFI_ALIGN;
     if (bytes == 0) bytes = COFI_ALIGN;
     void *p = NULL;
-    if (fail_countdown() == 0 || posix_memalign(&p, COFI_ALIGN, bytes) != 0) {
+    const int huge = huge_pages_wanted(bytes);
+    if (huge) bytes = (bytes + COFI_HUGE_PAGE - 1) / COFI_HUGE_PAGE * COFI_HUGE_PAGE;
+    if (fail_countdown() == 0 || posix_memalign(&p, huge ? COFI_HUGE_PAGE : COFI_ALIGN, bytes) != 0) {
         cofi_error(COFI_ERR_NOMEM, "out of memory allocating %s (%.1f MiB)", what,
                    (double)bytes / 1048576.0);
         return NULL;
     }
+#ifdef MADV_HUGEPAGE
+    /* advice only: a kernel without THP refuses it, and the pages stay small */
+    if (huge) (void)madvise(p, bytes, MADV_HUGEPAGE);
+#endif
     return p;
 }
 

@@ -64,7 +64,9 @@ const char *cofi_status_name(int code);
     } while (0)
 
 /* Allocation that records a clear message on failure. Returns NULL then.
- * Sizes are checked for overflow. Memory is aligned to COFI_ALIGN. */
+ * Sizes are checked for overflow. Memory is aligned to COFI_ALIGN; 256 KiB
+ * or more is placed on 2 MiB huge pages where the kernel allows (error.c;
+ * COFI_HUGEPAGES=0 turns that off). */
 #include <stddef.h>
 void *cofi_malloc(size_t count, size_t size, const char *what);
 void *cofi_calloc(size_t count, size_t size, const char *what);
