@@ -89,8 +89,9 @@ static long fail_countdown(void)
  * misses the first-level TLB.  An allocation of COFI_HUGE_MIN bytes or more
  * starts on a COFI_HUGE_PAGE boundary, is rounded up to whole huge pages and
  * is advised for transparent huge pages (which a kernel whose THP mode is
- * "madvise" gives only to advised memory).  Iterations measured 2-10%
- * faster (README, Memory); COFI_HUGEPAGES=0 turns this off. */
+ * "madvise" gives only to advised memory).  At 10^6 ratings an iteration
+ * measured 7-10% faster on one core; elsewhere from noise to 9% (README,
+ * "The AMD host again").  COFI_HUGEPAGES=0 turns this off. */
 #define COFI_HUGE_MIN ((size_t)256 << 10)
 #define COFI_HUGE_PAGE ((size_t)2 << 20)
 
