@@ -176,6 +176,32 @@ rows = list(csv.DictReader(open(f"{w}/pm.csv")))
 one = [r for r in rows if r["dataset"] == "Netflix" and r["nodes"] == "1" and r["mode"] == "allreduce, double"]
 assert len(one) == 1 and abs(float(one[0]["seconds"]) - 100_480_507 * t_r / 8) < 1e-3 * float(one[0]["seconds"]), one
 EOF
+# t_u from hand-made runs (k = 16, one thread): t_r = 1e-7 s from the two
+# large runs; a 10^6-rating run costs 2e-7 s per rating; the W-heavy runs
+# (200,000 users: 3.4e6 W values) spend 1e-9 s per W value beyond their
+# ratings with the W step in the user pass (allreduce on one rank) and 3e-9 s
+# with the separate step (sharded). With a sharded run t_u is 3e-9; with
+# only the other, 1e-9 and a note that it understates.
+check "perfmodel --fit: t_u from the sharded W-heavy run" "$PYTHON" - "$WORK" "$TESTS_DIR/../tools/perfmodel" <<'EOF'
+import json, re, subprocess, sys
+w, pm = sys.argv[1], sys.argv[2]
+run = lambda nnz, users, sec, comm="allreduce": dict(ranks=1, k=16, threads=1, nnz=nnz, users=users,
+                                                    sec_per_iter=sec, comm=comm)
+base = [run(10_000_000, 1000, 1.0), run(20_000_000, 1000, 2.0), run(1_000_000, 100, 0.2)]
+wv = 200_000 * 17
+fused, separate = run(1_000_000, 200_000, 0.2 + wv * 1e-9), run(1_000_000, 200_000, 0.2 + wv * 3e-9, "sharded")
+json.dump(base + [fused, fused], open(f"{w}/pm_fused.json", "w"))  # two: the median without the filter would be theirs
+json.dump([separate], open(f"{w}/pm_sharded.json", "w"))
+def fitted(*files):
+    out = subprocess.run([sys.executable, pm, "--fit", *files, "--k", "16"], capture_output=True, text=True, check=True).stdout
+    m = re.search(r"t_r = ([0-9.e+-]+) s per rating per core .*, t_u = ([0-9.e+-]+) s per W value", out)
+    return float(m.group(1)), float(m.group(2)), out
+t_r, t_u, out = fitted(f"{w}/pm_fused.json", f"{w}/pm_sharded.json")
+assert abs(t_r - 1e-7) < 1e-10 and abs(t_u - 3e-9) < 1e-11, (t_r, t_u)
+assert "understates" not in out and "| 1,000,000 | 3,400,000 | sharded |" in out, out
+t_r, t_u, out = fitted(f"{w}/pm_fused.json")
+assert abs(t_u - 1e-9) < 1e-11 and "understates" in out, (t_u, out)
+EOF
 "${PERFMODEL[@]}" --fit "$WORK/nope.json" > /dev/null 2> "$WORK/pm.err"
 pm_rc=$?
 check "perfmodel --fit a missing file: exit 1 ($pm_rc), one line" \
