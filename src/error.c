@@ -95,6 +95,9 @@ static long fail_countdown(void)
 #define COFI_HUGE_MIN ((size_t)256 << 10)
 #define COFI_HUGE_PAGE ((size_t)2 << 20)
 
+/* n rounded up to a multiple of a (the caller keeps n + a from overflowing) */
+static size_t round_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
+
 static int huge_pages_wanted(size_t bytes)
 {
 #ifdef MADV_HUGEPAGE
@@ -115,11 +118,11 @@ void *cofi_malloc(size_t count, size_t size, const char *what)
         return NULL;
     }
     size_t bytes = count * size;
-    bytes = (bytes + COFI_ALIGN - 1) / COFI_ALIGN * COFI_ALIGN;
+    bytes = round_up(bytes, COFI_ALIGN);
     if (bytes == 0) bytes = COFI_ALIGN;
     void *p = NULL;
     const int huge = huge_pages_wanted(bytes);
-    if (huge) bytes = (bytes + COFI_HUGE_PAGE - 1) / COFI_HUGE_PAGE * COFI_HUGE_PAGE;
+    if (huge) bytes = round_up(bytes, COFI_HUGE_PAGE);
     if (fail_countdown() == 0 || posix_memalign(&p, huge ? COFI_HUGE_PAGE : COFI_ALIGN, bytes) != 0) {
         cofi_error(COFI_ERR_NOMEM, "out of memory allocating %s (%.1f MiB)", what,
                    (double)bytes / 1048576.0);
