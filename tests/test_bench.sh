@@ -64,8 +64,12 @@ assert math.isclose(runs["single"]["final_rmse"], r, rel_tol=1e-4)
 p = runs["peak"]
 assert p["peak_gflops"] > 0 and p["triad_gbs"] > 0 and p["rows_sec"] > 0, p
 assert math.isclose(p["peak_fraction"], p["gflops"] / p["peak_gflops"], rel_tol=1e-4), p
+# the peak loops ran before and after the timed iterations; the better is the peak
+assert p["peak_gflops_before"] > 0 and p["peak_gflops_after"] > 0, p
+assert math.isclose(p["peak_gflops"], max(p["peak_gflops_before"], p["peak_gflops_after"]), rel_tol=1e-5), p
 for n in ["1x1", "3x1"]:
     assert runs[n]["peak_gflops"] == 0 and runs[n]["rows_sec"] == 0, n  # --no-peak
+    assert runs[n]["peak_gflops_before"] == 0 and runs[n]["peak_gflops_after"] == 0, n
 # the CPU: /proc/cpuinfo's first model name, and the level-2 cache sysfs lists for CPU 0
 names = [l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")]
 want = names[0] if names else "unknown"
