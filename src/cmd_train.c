@@ -657,6 +657,7 @@ int cofi_cmd_train(const cofi_comm *c, int argc, char **argv)
                M.mu, cofi_bias_mode_name(a.o.item_bias));
         printf("  optimizer: %s, lr = %g, %" PRIidx " iterations\n",
                cofi_optim_name(a.o.optim.kind), a.o.optim.learning_rate, a.o.iterations);
+        if (cofi_h5_tuning()) printf("  I/O: %s\n", cofi_h5_tuning());
         if (a.restart)
             printf("restarting from '%s' at iteration %" PRId64 "\n", a.restart, tr.t);
     }

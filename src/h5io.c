@@ -10,13 +10,16 @@
 #include "cofi/h5io.h"
 #include "cofi/error.h"
 #include "cofi/rng.h"
+#include "cofi/sysmem.h"
 #include "cofi/timer.h"
 
 #include <hdf5.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ctype.h>
 #include <libgen.h>
+#include <math.h>
 #include <omp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -37,11 +40,172 @@ static void h5_quiet(void)
     }
 }
 
+/* ------------------------------------------------------------ I/O tuning */
+
+/* COFI_MPIIO_HINTS ("KEY=VALUE;KEY=VALUE...") become the MPI_Info of every
+ * file cofi opens or creates; COFI_H5_ALIGN ("SIZE" or "SIZE:THRESHOLD")
+ * makes HDF5 place each file object of THRESHOLD bytes or more (default:
+ * SIZE) at a multiple of SIZE, e.g. the stripe size of a Lustre or GPFS
+ * file, so that a large dataset's rows do not share a stripe with another
+ * object.  Rank 0's environment decides for every rank (it is broadcast):
+ * every rank then opens each file with the same hints, whatever the
+ * launcher passed to the others. */
+enum { IO_HINTS_MAX = 4096, IO_ALIGN_MAX = 128 };
+static MPI_Info io_info = MPI_INFO_NULL;
+static hsize_t io_align, io_align_min;
+static char io_desc[IO_HINTS_MAX + 256];
+
+static int debug_on(void)
+{
+    const char *d = getenv("COFI_DEBUG");
+    return d && *d && strcmp(d, "0") != 0;
+}
+
+/* Trim s (in place) of surrounding white space. */
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s)) s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1])) *--e = '\0';
+    return s;
+}
+
+static int parse_hints(char *text)
+{
+    char *save = NULL;
+    for (char *item = strtok_r(text, ";", &save); item; item = strtok_r(NULL, ";", &save)) {
+        item = trim(item);
+        if (!*item) continue;
+        char *eq = strchr(item, '=');
+        if (!eq)
+            return cofi_error(COFI_ERR_VALUE, "COFI_MPIIO_HINTS: '%s' is not KEY=VALUE (hints are "
+                              "separated by ';', e.g. striping_factor=8;romio_cb_write=enable)", item);
+        *eq = '\0';
+        char *key = trim(item), *val = trim(eq + 1);
+        int ok = *key != '\0' && strlen(key) < MPI_MAX_INFO_KEY;
+        for (const char *k = key; ok && *k; k++)
+            ok = isalnum((unsigned char)*k) || *k == '_' || *k == '-' || *k == '.';
+        if (!ok)
+            return cofi_error(COFI_ERR_VALUE, "COFI_MPIIO_HINTS: '%s' is not a hint's name (letters, "
+                              "digits, '_', '-' and '.', at most %d characters)", key,
+                              MPI_MAX_INFO_KEY - 1);
+        if (!*val || strlen(val) >= MPI_MAX_INFO_VAL)
+            return cofi_error(COFI_ERR_VALUE, "COFI_MPIIO_HINTS: hint '%s' has %s value", key,
+                              *val ? "too long a" : "no");
+        if (io_info == MPI_INFO_NULL && MPI_Info_create(&io_info) != MPI_SUCCESS)
+            return cofi_error(COFI_ERR_NOMEM, "cannot create an MPI_Info for COFI_MPIIO_HINTS");
+        if (MPI_Info_set(io_info, key, val) != MPI_SUCCESS)
+            return cofi_error(COFI_ERR_VALUE, "COFI_MPIIO_HINTS: MPI refused hint '%s=%s'", key, val);
+        size_t n = strlen(io_desc);
+        snprintf(io_desc + n, sizeof io_desc - n, "%s%s=%s", n ? "; " : "MPI-IO hints ", key, val);
+    }
+    return COFI_OK;
+}
+
+/* BYTES in the largest binary unit that divides it. */
+static const char *whole_bytes(hsize_t bytes, char *buf, size_t n)
+{
+    static const char *const unit[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    while (u < 4 && bytes >= 1024 && bytes % 1024 == 0) bytes /= 1024, u++;
+    snprintf(buf, n, "%llu %s", (unsigned long long)bytes, unit[u]);
+    return buf;
+}
+
+/* A whole number of bytes from "4M", "65536", "1.5K"... */
+static int parse_bytes(const char *s, hsize_t *out)
+{
+    double v;
+    if (cofi_parse_size(s, &v) != 0 || v < 1 || v > 1099511627776.0 || v != (double)(hsize_t)v)
+        return -1;
+    *out = (hsize_t)v;
+    return 0;
+}
+
+static int parse_align(char *text)
+{
+    char *t = trim(text);
+    if (!*t) return COFI_OK;
+    char *colon = strchr(t, ':');
+    if (colon) *colon = '\0';
+    const char *a = trim(t), *m = colon ? trim(colon + 1) : NULL;
+    if (parse_bytes(a, &io_align) != 0 || (m && parse_bytes(m, &io_align_min) != 0)) {
+        io_align = io_align_min = 0;
+        return cofi_error(COFI_ERR_VALUE, "COFI_H5_ALIGN: '%s%s%s' is not SIZE or SIZE:THRESHOLD in "
+                          "whole bytes from 1 to 1T (K, M, G, T: binary units; e.g. 4M or 1M:64K)",
+                          a, m ? ":" : "", m ? m : "");
+    }
+    if (!m) io_align_min = io_align;
+    char b1[32], b2[32];
+    size_t n = strlen(io_desc);
+    snprintf(io_desc + n, sizeof io_desc - n, "%sHDF5 objects of %s or more at multiples of %s",
+             n ? "; " : "", whole_bytes(io_align_min, b1, sizeof b1),
+             whole_bytes(io_align, b2, sizeof b2));
+    return COFI_OK;
+}
+
+int cofi_h5_setup(const cofi_comm *c)
+{
+    char hints[IO_HINTS_MAX], align[IO_ALIGN_MAX];
+    int too_long[2] = {0, 0};
+    hints[0] = align[0] = '\0';
+    if (c->rank == 0) {
+        const char *h = getenv("COFI_MPIIO_HINTS"), *a = getenv("COFI_H5_ALIGN");
+        if (h) too_long[0] = snprintf(hints, sizeof hints, "%s", h) >= (int)sizeof hints;
+        if (a) too_long[1] = snprintf(align, sizeof align, "%s", a) >= (int)sizeof align;
+    }
+    COFI_TRY(cofi_bcast(c, too_long, sizeof too_long, 0));
+    COFI_TRY(cofi_bcast(c, hints, sizeof hints, 0));
+    COFI_TRY(cofi_bcast(c, align, sizeof align, 0));
+    if (too_long[0] || too_long[1])
+        return cofi_error(COFI_ERR_VALUE, "%s is longer than %d characters",
+                          too_long[0] ? "COFI_MPIIO_HINTS" : "COFI_H5_ALIGN",
+                          (too_long[0] ? IO_HINTS_MAX : IO_ALIGN_MAX) - 1);
+    /* The same text on every rank: the same verdict. */
+    io_desc[0] = '\0';
+    COFI_TRY(parse_hints(hints));
+    return parse_align(align);
+}
+
+void cofi_h5_teardown(void)
+{
+    if (io_info != MPI_INFO_NULL) MPI_Info_free(&io_info);
+    io_align = io_align_min = 0;
+    io_desc[0] = '\0';
+}
+
+const char *cofi_h5_tuning(void) { return io_desc[0] ? io_desc : NULL; }
+
+/* COFI_DEBUG: the hints the MPI library reports for an open file (what it
+ * took of COFI_MPIIO_HINTS, and its defaults), from rank 0. */
+static void debug_hints(const cofi_comm *c, hid_t id, const char *path)
+{
+    if (c->rank != 0 || !debug_on()) return;
+    void *h = NULL;
+    MPI_Info info;
+    if (H5Fget_vfd_handle(id, H5P_DEFAULT, &h) < 0 || !h ||
+        MPI_File_get_info(*(MPI_File *)h, &info) != MPI_SUCCESS)
+        return;
+    int n = 0;
+    MPI_Info_get_nkeys(info, &n);
+    fprintf(stderr, "cofi debug: MPI-IO hints of '%s' (%d):", path, n);
+    for (int i = 0; i < n; i++) {
+        char key[MPI_MAX_INFO_KEY + 1], val[MPI_MAX_INFO_VAL + 1];
+        int flag = 0;
+        MPI_Info_get_nthkey(info, i, key);
+        MPI_Info_get(info, key, MPI_MAX_INFO_VAL, val, &flag);
+        fprintf(stderr, " %s=%s", key, flag ? val : "?");
+    }
+    fputc('\n', stderr);
+    MPI_Info_free(&info);
+}
+
 static hid_t fapl_mpio(const cofi_comm *c)
 {
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (fapl < 0) return fapl;
-    H5Pset_fapl_mpio(fapl, c->comm, MPI_INFO_NULL);
+    H5Pset_fapl_mpio(fapl, c->comm, io_info);
+    if (io_align) H5Pset_alignment(fapl, io_align_min, io_align);
     H5Pset_all_coll_metadata_ops(fapl, 1);
     H5Pset_coll_metadata_write(fapl, 1);
     return fapl;
@@ -250,6 +414,7 @@ int cofi_h5_open(const cofi_comm *c, const char *path, cofi_h5 *f)
         return rc;
     }
     f->id = id;
+    debug_hints(c, id, path);
     return COFI_OK;
 }
 
@@ -315,6 +480,7 @@ int cofi_h5_create(const cofi_comm *c, const char *path, cofi_h5 *f)
     }
     f->id = id;
     f->created = cofi_now();
+    debug_hints(c, id, path);
     return COFI_OK;
 }
 
@@ -360,7 +526,7 @@ static int reserve_space(cofi_h5 *f)
 {
     if (!f->tmp[0]) return COFI_OK;
     int rc = COFI_OK;
-    const int64_t want = f->planned + RESERVE_SLACK;
+    const int64_t want = f->planned + RESERVE_SLACK + (int64_t)io_align;
     if (f->comm->rank == 0 && want > f->reserved) {
         int fd = open(f->tmp, O_RDWR);
         int e = fd < 0 ? errno : 0;
@@ -872,6 +1038,26 @@ int cofi_h5_read_scalar_val(cofi_h5 *f, const char *name, cofi_val *v)
     return as_stored ? checksum_check(f, name, 1, 0, 1, 0, v, 1, sizeof *v) : COFI_OK;
 }
 
+/* With COFI_H5_ALIGN, what aligning a dataset may add to the file: up to
+ * the alignment before its data (or before each chunk) when that is at
+ * least the threshold, and before its header (reserved as if it were).
+ * Reserving too much costs nothing: the file ends where HDF5's allocation
+ * ends when it is closed. */
+static int64_t align_slack(const hsize_t *dims, int nd, cofi_idx chunk_rows, cofi_idx chunk_cols,
+                           double tsize)
+{
+    if (!io_align) return 0;
+    double pieces = 1, piece = (double)dims[0] * (double)dims[1] * tsize;
+    if (chunk_rows > 0 && dims[0] > 0) {
+        const double cr = (double)chunk_rows < (double)dims[0] ? (double)chunk_rows : (double)dims[0];
+        const double cc = nd == 2 && chunk_cols > 0 && (double)chunk_cols < (double)dims[1]
+                              ? (double)chunk_cols : (double)dims[1];
+        pieces = ceil((double)dims[0] / cr) * ceil((double)dims[1] / cc);
+        piece = cr * cc * tsize;
+    }
+    return (int64_t)io_align * (1 + (piece >= (double)io_align_min ? (int64_t)pieces : 0));
+}
+
 static hid_t lcpl_parents(void)
 {
     hid_t p = H5Pcreate(H5P_LINK_CREATE);
@@ -894,7 +1080,7 @@ static int dset_create(cofi_h5 *f, const char *name, cofi_idx global_rows, cofi_
     double bytes = (double)dims[0] * (double)dims[1] * tsize;
     if (chunk_rows > 0 && global_rows > 0)
         bytes += (double)(chunk_rows < global_rows ? chunk_rows : global_rows) * (double)dims[1] * tsize;
-    f->planned += (int64_t)bytes + RESERVE_PER_DATASET;
+    f->planned += (int64_t)bytes + RESERVE_PER_DATASET + align_slack(dims, nd, chunk_rows, chunk_cols, tsize);
     COFI_TRY(reserve_space(f));
     hid_t fs = H5Screate_simple(nd, dims, NULL);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);

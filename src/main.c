@@ -40,7 +40,11 @@ static const char help[] =
     "environment: COFI_OPEN_TIMEOUT and COFI_CLOSE_TIMEOUT, the seconds HDF5's open\n"
     "of an input and close of an output may take on every rank before each rank exits\n"
     "1 (an I/O error on one node can stall them; defaults: a minute, and for a close\n"
-    "at least 10 times the file's writing time; 0: no limit).\n";
+    "at least 10 times the file's writing time; 0: no limit).  For parallel file\n"
+    "systems: COFI_MPIIO_HINTS='KEY=VALUE;...' (MPI-IO hints for every file, e.g.\n"
+    "striping_factor=8;striping_unit=4194304) and COFI_H5_ALIGN=SIZE[:THRESHOLD]\n"
+    "(HDF5 objects of THRESHOLD bytes or more, default SIZE, start at multiples of\n"
+    "SIZE, e.g. 4M).  Rank 0's environment is used on every rank.\n";
 
 typedef int (*cmd_fn)(const cofi_comm *, int, char **);
 static const struct {
@@ -101,7 +105,8 @@ int main(int argc, char **argv)
             char prog[64];
             snprintf(prog, sizeof prog, "cofi %s", name);
             cofi_error_set_program(prog);
-            int rc = fn(&c, argc - 1, argv + 1);
+            int rc = cofi_h5_setup(&c);
+            if (rc == COFI_OK) rc = fn(&c, argc - 1, argv + 1);
             if (rc == COFI_CMD_STOPPED) {
                 code = COFI_EXIT_STOPPED;
             } else if (rc == COFI_ERR_USAGE) {
@@ -116,6 +121,7 @@ int main(int argc, char **argv)
         }
     }
     fflush(stdout);
+    cofi_h5_teardown();
     cofi_comm_finalize();
     return code;
 }

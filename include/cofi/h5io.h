@@ -30,6 +30,15 @@ typedef struct {
     double created;           /* while writing: when (cofi_now) it was created */
 } cofi_h5;
 
+/* Read COFI_MPIIO_HINTS and COFI_H5_ALIGN from rank 0's environment (see
+ * h5io.c; README, "Parallel file systems") for every file opened or created
+ * from then on.  Collective; an unreadable setting is COFI_ERR_USAGE on
+ * every rank.  cofi_h5_teardown() frees them before MPI_Finalize;
+ * cofi_h5_tuning() describes them for a run's header, or is NULL. */
+int cofi_h5_setup(const cofi_comm *c);
+void cofi_h5_teardown(void);
+const char *cofi_h5_tuning(void);
+
 /* Open an existing file for reading.  Checks first, on every rank, that the
  * path exists, is a regular file and is readable, and that it is HDF5. */
 int cofi_h5_open(const cofi_comm *c, const char *path, cofi_h5 *f);
