@@ -1,6 +1,7 @@
 /* metrics.c - the JSON metrics file of a training run. */
 #include "cofi/metrics.h"
 #include "cofi/error.h"
+#include "cofi/h5io.h"
 #include "cofi/sysmem.h"
 
 #include <errno.h>
@@ -101,8 +102,12 @@ int cofi_metrics_write(const cofi_comm *c, const char *path, const cofi_trainer 
             fprintf(f, ", \"learning_rate\": ");
             json_num(f, o->optim.learning_rate);
             fprintf(f, ", \"optimizer\": \"%s\", \"iterations\": %" PRIidx ", \"seed\": %" PRIu64
-                    ", \"comm\": \"%s\"},\n", cofi_optim_name(o->optim.kind), o->iterations,
-                    o->seed, o->comm_mode == COFI_COMM_OVERLAP ? "overlap" : "allreduce");
+                    ", \"comm\": \"%s\", \"precision\": \"%s\", \"io\": ",
+                    cofi_optim_name(o->optim.kind), o->iterations, o->seed,
+                    cofi_comm_mode_name(o->comm_mode), o->precision_single ? "single" : "double");
+            if (cofi_h5_tuning()) json_str(f, cofi_h5_tuning());
+            else fputs("null", f);
+            fputs("},\n", f);
             fprintf(f, "  \"data\": {\"ratings\": ");
             json_str(f, info->ratings ? info->ratings : "");
             fprintf(f, ", \"n_items\": %" PRIidx ", \"n_users\": %" PRIidx ", \"nnz\": %" PRIidx

@@ -64,10 +64,14 @@ for np in 1 3; do
     check "$np ranks: generate ran" all_ranks_exited $np 0
     check "$np ranks: generate's file aligned to 64 KiB" aligned "$d/g.h5" 65536 65536
     COFI_DEBUG=1 COFI_MPIIO_HINTS=$HINTS COFI_H5_ALIGN=64K run $np train "$d/g.h5" -k 32 -T 6 \
-        --print-every 0 -o "$d/m.h5" --checkpoint "$d/ck.h5" --checkpoint-every 3
+        --print-every 0 -o "$d/m.h5" --checkpoint "$d/ck.h5" --checkpoint-every 3 --metrics "$d/m.json"
     check "$np ranks: training with hints and alignment ran" all_ranks_exited $np 0
     check "$np ranks: the header names the settings" grep -qx \
         "  I/O: MPI-IO hints cb_buffer_size=8388608; romio_cb_write=enable; HDF5 objects of 64 KiB or more at multiples of 64 KiB" "$OUT"
+    check "$np ranks: the metrics file names the settings" "$PYTHON" -c '
+import json, sys
+sys.exit(0 if json.load(open(sys.argv[1]))["config"]["io"] == sys.argv[2] else 1)' "$d/m.json" \
+        "MPI-IO hints cb_buffer_size=8388608; romio_cb_write=enable; HDF5 objects of 64 KiB or more at multiples of 64 KiB"
     check "$np ranks: MPI reports the hints for the input" hints_reported "$d/g.h5"
     check "$np ranks: ... and for the model" hints_reported "$d/m.h5"
     check "$np ranks: model aligned to 64 KiB" aligned "$d/m.h5" 65536 65536
@@ -77,8 +81,11 @@ for np in 1 3; do
     check "$np ranks: predict ran" all_ranks_exited $np 0
     check "$np ranks: predictions of 16 KiB or more aligned to 1 MiB" aligned "$d/top.h5" 1048576 16384
     # The same run without the settings: the same numbers, other offsets.
-    run $np train "$d/g.h5" -k 32 -T 6 --print-every 0 -o "$d/m0.h5"
+    run $np train "$d/g.h5" -k 32 -T 6 --print-every 0 -o "$d/m0.h5" --metrics "$d/m0.json"
     check "$np ranks: training without settings ran" all_ranks_exited $np 0
+    check "$np ranks: ... and its metrics file says none" "$PYTHON" -c '
+import json, sys
+sys.exit(0 if json.load(open(sys.argv[1]))["config"]["io"] is None else 1)' "$d/m0.json"
     check "$np ranks: without COFI_H5_ALIGN the model is not aligned (the check can fail)" \
         eval '! aligned "$d/m0.h5" 65536 65536 2>/dev/null'
     check "$np ranks: the aligned model holds the same data" same_data "$d/m.h5" "$d/m0.h5"

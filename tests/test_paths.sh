@@ -17,8 +17,13 @@ for np in $nps; do
     check "reference at $np ranks" all_ranks_exited "$np" 0
     for mode in overlap sharded; do
         for prec in double single; do
-            run "$np" "${TR[@]}" -o "$WORK/$mode-$prec-$np.h5" --comm "$mode" --precision "$prec"
+            run "$np" "${TR[@]}" -o "$WORK/$mode-$prec-$np.h5" --comm "$mode" --precision "$prec" \
+                --metrics "$WORK/$mode-$prec-$np.json"
             check "$mode/$prec at $np ranks ($RANK_RCS) $(head -c 200 "$ERR")" all_ranks_exited "$np" 0
+            check "$mode/$prec at $np ranks: the metrics file names the path" "$PYTHON" -c '
+import json, sys
+c = json.load(open(sys.argv[1]))["config"]
+sys.exit(0 if (c["comm"], c["precision"]) == tuple(sys.argv[2:4]) else 1)' "$WORK/$mode-$prec-$np.json" "$mode" "$prec"
         done
     done
     run "$np" "${TR[@]}" -o "$WORK/allreduce-single-$np.h5" --precision single
