@@ -15,9 +15,9 @@
 
 #include <hdf5.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ctype.h>
 #include <libgen.h>
 #include <math.h>
 #include <omp.h>
