@@ -24,10 +24,15 @@ int cofi_error_at(int code, const char *file, int line, const char *fmt, ...)
     g_code = code;
     const char *base = strrchr(file, '/');
     snprintf(g_where, sizeof g_where, "%s:%d", base ? base + 1 : file, line);
-    const char *dbg = getenv("COFI_DEBUG");
-    if (dbg && *dbg && strcmp(dbg, "0") != 0)
+    if (cofi_debug_enabled())
         fprintf(stderr, "cofi debug: error %d at %s: %s\n", code, g_where, g_msg);
     return code;
+}
+
+int cofi_debug_enabled(void)
+{
+    const char *d = getenv("COFI_DEBUG");
+    return d && *d && strcmp(d, "0") != 0;
 }
 
 static char g_prog[64] = "cofi";

@@ -55,12 +55,6 @@ static MPI_Info io_info = MPI_INFO_NULL;
 static hsize_t io_align, io_align_min;
 static char io_desc[IO_HINTS_MAX + 256];
 
-static int debug_on(void)
-{
-    const char *d = getenv("COFI_DEBUG");
-    return d && *d && strcmp(d, "0") != 0;
-}
-
 /* Trim s (in place) of surrounding white space. */
 static char *trim(char *s)
 {
@@ -180,7 +174,7 @@ const char *cofi_h5_tuning(void) { return io_desc[0] ? io_desc : NULL; }
  * took of COFI_MPIIO_HINTS, and its defaults), from rank 0. */
 static void debug_hints(const cofi_comm *c, hid_t id, const char *path)
 {
-    if (c->rank != 0 || !debug_on()) return;
+    if (c->rank != 0 || !cofi_debug_enabled()) return;
     void *h = NULL;
     MPI_Info info;
     if (H5Fget_vfd_handle(id, H5P_DEFAULT, &h) < 0 || !h ||

@@ -53,6 +53,9 @@ void cofi_error_clear(void);
 /* The program as error lines name it ("cofi train"; "cofi" until set). */
 void cofi_error_set_program(const char *name);
 const char *cofi_error_program(void);
+/* COFI_DEBUG is set (and not 0): errors name their source line, and
+ * h5io reports the MPI-IO hints of each file. */
+int cofi_debug_enabled(void);
 /* A name for a status code ("i/o error", ...). */
 const char *cofi_status_name(int code);
 

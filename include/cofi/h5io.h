@@ -32,7 +32,7 @@ typedef struct {
 
 /* Read COFI_MPIIO_HINTS and COFI_H5_ALIGN from rank 0's environment (see
  * h5io.c; README, "Parallel file systems") for every file opened or created
- * from then on.  Collective; an unreadable setting is COFI_ERR_USAGE on
+ * from then on.  Collective; an unreadable setting is COFI_ERR_VALUE on
  * every rank.  cofi_h5_teardown() frees them before MPI_Finalize;
  * cofi_h5_tuning() describes them for a run's header, or is NULL. */
 int cofi_h5_setup(const cofi_comm *c);
