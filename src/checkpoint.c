@@ -131,9 +131,10 @@ int cofi_checkpoint_write(const cofi_comm *c, const char *path, const cofi_train
         if (!rc) rc = cofi_h5_write_val(&f, opt_ib[s], M->n_items, 0, M->item_begin, M->n_local,
                                         tr->state_ib[s], 1);
     }
-    /* The history of the steps taken (the entry at t, if any, is the final
-     * evaluation of a finished run and is not history). */
-    cofi_idx h = tr->t < tr->history_len ? tr->t : tr->history_len;
+    /* The history of the steps taken.  The entry at t, if any, is the final
+     * evaluation of a finished run, which is not history, or the evaluation
+     * that stopped a run early, which is: a restart does not train on. */
+    cofi_idx h = tr->t < tr->history_len && tr->stop != COFI_STOP_EARLY ? tr->t : tr->history_len;
     for (int i = 0; i < 5 && !rc; i++)
         rc = cofi_h5_write_val(&f, hist_names[i], h, 0, 0, root ? h : 0, hist(tr, i), 1);
     if (!rc && tr->val && tr->best_step >= 0) {
@@ -250,6 +251,11 @@ int cofi_checkpoint_read_state(const cofi_comm *c, const char *path, cofi_traine
     if (!rc && h > tr->opts.iterations)
         rc = cofi_error(COFI_ERR_VALUE, "'%s' has taken %" PRIidx " steps, more than the %" PRIidx
                         " asked for", path, h, tr->opts.iterations);
+    /* A run stopped early at an evaluation of step t, its parameters not
+     * stepped, keeps that evaluation as entry t (the file says which). */
+    cofi_h5_info hi;
+    if (!rc) rc = cofi_h5_info_of(&f, hist_names[0], &hi);
+    if (!rc && hi.exists && hi.ndims == 1 && hi.dims[0] == h + 1) h++;
     if (!rc) rc = cofi_agree(c, cofi_trainer_history_reserve(tr, h + 1));
     for (int i = 0; i < 5 && !rc; i++) rc = cofi_h5_read_val(&f, hist_names[i], 0, h, 0, hist(tr, i), 1);
     cofi_val best_val = INFINITY;
@@ -267,6 +273,8 @@ int cofi_checkpoint_read_state(const cofi_comm *c, const char *path, cofi_traine
     if (!rc) {
         tr->t = info.step;
         tr->history_len = h;
+        /* the run stopped early: nothing to continue (cofi_trainer_run) */
+        if (tr->val && tr->opts.patience > 0 && bad >= tr->opts.patience) tr->stop = COFI_STOP_EARLY;
         tr->elapsed_before = info.elapsed;
         tr->best_val = best_val;
         tr->best_step = best_step;

@@ -105,7 +105,19 @@ int cofi_trainer_finite(const cofi_trainer *tr)
 
 int cofi_trainer_keep_best(cofi_trainer *tr)
 {
-    if (!tr->val || tr->best_step < 0) return 0;
+    if (!tr->val) return 0;
+    if (tr->final_pending) { /* the finished run's final evaluation */
+        tr->final_pending = 0;
+        const cofi_val v = tr->val_rmse[tr->t];
+        if (v < tr->best_val) { /* the model holds the best parameters */
+            tr->best_val = v;
+            tr->best_step = tr->t;
+            tr->bad_evals = 0;
+            return 1;
+        }
+        if (!isnan(v)) tr->bad_evals++;
+    }
+    if (tr->best_step < 0) return 0;
     cofi_param_load(tr->M, &tr->best);
     return 1;
 }
@@ -534,6 +546,14 @@ int cofi_trainer_run(cofi_trainer *tr)
     /* Until a checkpoint has been timed, reading the inputs stands in for it. */
     double prev_mean = 0, slowest = 0, ckpt_secs = tr->timers->elapsed[COFI_TIME_IO];
     const int64_t first_step = tr->t;
+    if (tr->stop == COFI_STOP_EARLY) {
+        /* restarted from the checkpoint of a run that stopped early: it ended
+         * there, as an uninterrupted run would have */
+        if (c->rank == 0)
+            printf("the run stopped early at iteration %" PRId64 " (no improvement in %" PRIidx
+                   " evaluations): nothing to continue\n", tr->t, o->patience);
+        return COFI_OK;
+    }
     tr->stop = COFI_STOP_DONE;
     print_header(tr);
 
@@ -672,7 +692,11 @@ int cofi_trainer_run(cofi_trainer *tr)
         cofi_timer_start(tr->timers, COFI_TIME_ALLREDUCE);
         COFI_TRY(cofi_sum_val(c, s, SLOT_VAL_N + 1));
         cofi_timer_stop(tr->timers, COFI_TIME_ALLREDUCE);
-        if (!record(tr, tr->t, cost_of(tr, s), s)) track_best(tr, tr->t, NULL);
+        /* It counts for the best model only once a checkpoint of the run's
+         * end has been written (cofi_trainer_keep_best): a restart that runs
+         * on must find what an uninterrupted run has at this step, which
+         * evaluates here only when the step is on its --eval-every grid. */
+        if (!record(tr, tr->t, cost_of(tr, s), s)) tr->final_pending = tr->val != NULL;
         print_row(tr, tr->t, tr->elapsed_before + (cofi_now() - start));
     }
     tr->elapsed_before += cofi_now() - start;

@@ -81,6 +81,31 @@ run 3 train "$WORK/train.h5" -o "$WORK/e2.h5" -T 400 --restart "$WORK/eck.h5"
 check "restart with validation (3 ranks)" all_ranks_exited 3 0
 check "restarted early-stopping run saves the same best model (1e-10)" \
     "$PYTHON" "$TESTS_DIR/check_model.py" "$WORK/e2.h5" "$WORK/e.h5" /model 1e-10
+# A run that stopped early is over: restarted from its checkpoint (the step
+# after the stopping evaluation with --comm sharded, whose exchange takes the
+# step, the evaluated step otherwise), it trains no further and saves what the
+# run saved, with the same history, iterations and early-stopping state.
+for comm in allreduce sharded; do
+    run 2 train "$WORK/train.h5" -o "$WORK/es-$comm.h5" --test "$WORK/test.h5" -k 64 --lambda 0 \
+        --reg plain --lambda-bias 0 --learning-rate 0.05 -T 400 --eval-every 5 --patience 3 \
+        --comm "$comm" --checkpoint "$WORK/esck-$comm.h5" --metrics "$WORK/es-$comm.json"
+    check "early-stopping run with --comm $comm and a checkpoint" grep -q "stopped early" "$OUT"
+    run 3 train "$WORK/train.h5" -o "$WORK/esr-$comm.h5" -T 400 --restart "$WORK/esck-$comm.h5" \
+        --metrics "$WORK/esr-$comm.json"
+    check "restarted from the checkpoint of a run that stopped early ($comm, 3 ranks)" all_ranks_exited 3 0
+    check "... it says there is nothing to continue" grep -q "nothing to continue" "$OUT"
+    check "... and saves the run's model, iterations, final cost and early-stopping state" "$PYTHON" -c "
+import json, sys, h5py, numpy as np
+a, b = (json.load(open(p))['final'] for p in sys.argv[1:3])
+assert a == b, (a, b)
+assert a['stop'] == 'early', a
+fa, fb = (h5py.File(p) for p in sys.argv[3:5])
+for k in ('iterations', 'best_iteration', 'bad_evals', 'final_cost', 'final_val_rmse', 'best_val_rmse'):
+    assert fa.attrs[k] == fb.attrs[k], (k, fa.attrs[k], fb.attrs[k])
+for k in ('X', 'W', 'b', 'item_bias'):
+    assert np.array_equal(fa['model'][k][()], fb['model'][k][()]), k" \
+        "$WORK/es-$comm.json" "$WORK/esr-$comm.json" "$WORK/es-$comm.h5" "$WORK/esr-$comm.h5"
+done
 # ... also when the best model is older than the checkpoint: noisy data whose
 # validation RMSE rises from iteration 0 on.  The checkpoint must hold the
 # current parameters, not the best, or the restart takes another path.
@@ -105,4 +130,31 @@ for t in cb: assert abs(cb[t] - ca[t]) <= 1e-10 * abs(ca[t]), (t, cb[t], ca[t])
 assert a['final']['best_iteration'] < 12, a['final']" "$WORK/n20.json" "$WORK/n12r.json"
 check "... and it saves the same best model (1e-10)" \
     "$PYTHON" "$TESTS_DIR/check_model.py" "$WORK/n12r.h5" "$WORK/n20.h5" /model 1e-10
+# ... and when a finished run is taken further.  Its last step, 13, is off the
+# --eval-every 5 grid and has the best validation RMSE of the whole curve
+# (it falls to step 13, then rises): the short run saves it, but the run taken
+# on to 30 must choose among steps 0, 5, ..., 30 as an uninterrupted run does.
+run 1 generate -o "$WORK/d.h5" --items 200 --users 150 --missing 0.7 --noise 1 --no-round --seed 3
+DIP=(-k 32 --lambda 0 --reg plain --lambda-bias 0 --holdout 0.3 --eval-every 5 --print-every 0)
+run 2 train "$WORK/d.h5" -o "$WORK/d30.h5" "${DIP[@]}" -T 30 --metrics "$WORK/d30.json"
+check "dipping run, 30 iterations" all_ranks_exited 2 0
+run 2 train "$WORK/d.h5" -o "$WORK/d13.h5" "${DIP[@]}" -T 13 --checkpoint "$WORK/dck.h5" \
+    --metrics "$WORK/d13.json"
+check "dipping run, 13 iterations with a checkpoint" all_ranks_exited 2 0
+run 3 train "$WORK/d.h5" -o "$WORK/d13r.h5" -T 30 --restart "$WORK/dck.h5" --metrics "$WORK/d13r.json"
+check "dipping run taken on from 13 to 30 (3 ranks)" all_ranks_exited 3 0
+check "the 13-step run saves its last step, the best evaluated; the run taken on to 30 and the uninterrupted one choose the same step on the grid" \
+    "$PYTHON" -c "
+import json, sys, h5py
+a, s, b = (json.load(open(p))['final'] for p in sys.argv[1:4])
+assert s['best_iteration'] == 13, s
+assert s['best_val_rmse'] < a['best_val_rmse'], (s, a)
+assert a['best_iteration'] % 5 == 0, a
+assert b['best_iteration'] == a['best_iteration'], (b, a)
+assert abs(b['best_val_rmse'] - a['best_val_rmse']) <= 1e-10 * a['best_val_rmse'], (b, a)
+c = h5py.File(sys.argv[4]).attrs
+assert c['best_iteration'] < 13 and c['step'] == 13, dict(c)" \
+    "$WORK/d30.json" "$WORK/d13.json" "$WORK/d13r.json" "$WORK/dck.h5"
+check "... and the same best model (1e-10)" \
+    "$PYTHON" "$TESTS_DIR/check_model.py" "$WORK/d13r.h5" "$WORK/d30.h5" /model 1e-10
 finish

@@ -125,6 +125,8 @@ struct cofi_trainer {
     int64_t best_step;        /* steps taken at the best model */
     cofi_idx bad_evals;       /* evaluations since the best */
     cofi_param_copy best;     /* the best parameters (with validation) */
+    int final_pending;        /* a finished run's final evaluation, not yet
+                               * counted for the best (cofi_trainer_keep_best) */
     cofi_param_copy cand;     /* --comm sharded: the parameters evaluated this iteration */
     cofi_timers *timers;
     cofi_step_hook hook;
@@ -156,7 +158,10 @@ int cofi_trainer_run(cofi_trainer *tr);
 int cofi_trainer_finite(const cofi_trainer *tr);
 
 /* With validation, replace the model's parameters by the best ones seen
- * (what the model file holds); returns 1 if it did, 0 without validation. */
+ * (what the model file holds), counting the final evaluation of a finished
+ * run first; returns 1 if the model now holds the best parameters, 0 without
+ * validation.  A checkpoint written before it continues the run as an
+ * uninterrupted one would, whose evaluations are on --eval-every's grid. */
 int cofi_trainer_keep_best(cofi_trainer *tr);
 
 /* Room for n entries of history (this rank; agree on the result). */
