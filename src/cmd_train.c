@@ -523,6 +523,12 @@ static int load_validation(const cofi_comm *c, train_args *a, cofi_ratings *R, c
         if (c->rank == 0)
             printf("holdout: %" PRIidx " ratings for validation, %" PRIidx " for training\n", n[1],
                    n[0]);
+        /* (the sums are the same on every rank, and so is the decision) */
+        if (n[0] == 0 || n[1] == 0)
+            return cofi_error(COFI_ERR_VALUE, "--holdout %g leaves no ratings for %s (%" PRIidx
+                              " in all); %s", a->holdout, n[0] == 0 ? "training" : "validation",
+                              n[0] + n[1], n[0] == 0 ? "use a smaller fraction" :
+                              "use a larger fraction, or --test with a file of its own");
         *have = 1;
         return COFI_OK;
     }

@@ -34,6 +34,24 @@ check "every line of train's output at most 80 columns (the output's path aside)
 check "the summary names the best validation RMSE and the model" \
     eval 'grep -q "^  best validation RMSE $val at iteration [0-9]* (saved)$" "$OUT" && grep -q "^  model written to .*m3.h5.$" "$OUT"'
 
+# --- a holdout that leaves one side empty is refused --------------------------
+# One rating: the split puts it on one side or the other, depending on the seed.
+printf 'item,user,rating\nI1,U1,4\n' > "$WORK/one.csv"
+run 1 convert --from triplets "$WORK/one.csv" -o "$WORK/one.h5"
+check "a file of one rating" all_ranks_exited 1 0
+sides=""
+for seed in 1 2 3 4 5 6 7 8; do
+    run 2 train "$WORK/one.h5" -o "$WORK/one-m.h5" --holdout 0.5 --seed "$seed" -k 4 -T 3
+    check "--holdout leaving one side empty: exit 1 on both ranks (seed $seed)" all_ranks_exited 2 1
+    check "... one message naming the empty side (seed $seed): $(head -c 300 "$ERR")" \
+        [ "$(err_lines 'error: --holdout 0.5 leaves no ratings for \(training\|validation\) (1 in all)')" = 1 ]
+    check "... and no model (seed $seed)" [ ! -e "$WORK/one-m.h5" ]
+    grep -q 'for training (1' "$ERR" && sides+="training "
+    grep -q 'for validation (1' "$ERR" && sides+="validation "
+done
+check "the seeds put the rating on both sides: $sides" \
+    eval 'echo "$sides" | grep -q training && echo "$sides" | grep -q validation'
+
 # --- offsets undone; cold start; ids training never saw ------------------------
 $CA shift "$WORK/g.h5" "$WORK/s.h5" 3.0
 $CA coldsplit "$WORK/s.h5" "$WORK/train.h5" "$WORK/test.h5"
