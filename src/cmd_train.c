@@ -65,10 +65,10 @@ static const char help[] =
     "                            hash of (item id, user id, seed): the same for any\n"
     "                            rank count\n"
     "      --eval-every N        validation RMSE and MAE every N iterations\n"
-    "                            (default 10)\n"
+    "                            (default 10; needs --test or --holdout)\n"
     "      --patience N          stop after N evaluations without improvement\n"
-    "                            (0: never); with validation the best model is\n"
-    "                            saved, not the last\n"
+    "                            (0: never; needs --test or --holdout); with\n"
+    "                            validation the best model is saved, not the last\n"
     "checkpoints:\n"
     "      --checkpoint FILE     where checkpoints go (default MODEL with .ckpt.h5)\n"
     "      --checkpoint-every N  write one every N iterations (default 0: only when\n"
@@ -368,6 +368,13 @@ static int parse_args(const cofi_cmd *cmd, int argc, char **argv, train_args *a,
         return cli_usage(cmd, "--init and --restart cannot be combined");
     if (a->test && a->given[G_HOLDOUT])
         return cli_usage(cmd, "--test and --holdout cannot be combined");
+    /* (a restart takes its validation data from the checkpoint) */
+    if (!a->restart && !a->test && !a->given[G_HOLDOUT]) {
+        if (a->given[G_PATIENCE] && a->o.patience > 0)
+            return cli_usage(cmd, "--patience needs validation data: --test FILE or --holdout F");
+        if (a->given[G_EVAL])
+            return cli_usage(cmd, "--eval-every needs validation data: --test FILE or --holdout F");
+    }
     if (!a->ckpt_given) {
         /* MODEL.h5 -> MODEL.ckpt.h5, anything else -> NAME.ckpt.h5 */
         size_t n = strlen(a->out);

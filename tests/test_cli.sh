@@ -96,6 +96,9 @@ usage_case "--learning-rate" train "$WORK/r.h5" -o "$WORK/m.h5" --learning-rate 
 usage_case "--learning-rate" train "$WORK/r.h5" -o "$WORK/m.h5" --learning-rate -1
 usage_case "--iterations" train "$WORK/r.h5" -o "$WORK/m.h5" --iterations -1
 usage_case "optimizer" train "$WORK/r.h5" -o "$WORK/m.h5" --optimizer sgd
+usage_case "--patience needs validation data" train "$WORK/r.h5" -o "$WORK/m.h5" --patience 3
+usage_case "--eval-every needs validation data" train "$WORK/r.h5" -o "$WORK/m.h5" --eval-every 5
+usage_case "cannot be combined" train "$WORK/r.h5" -o "$WORK/m.h5" --test "$WORK/t.h5" --holdout 0.1
 usage_case "needs a value" train "$WORK/r.h5" -o "$WORK/m.h5" --lambda
 usage_case "output file is required" train "$WORK/r.h5"
 usage_case "ratings file is required" train -o "$WORK/m.h5"
