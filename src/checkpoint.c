@@ -61,6 +61,7 @@ int cofi_write_run_attrs(cofi_h5 *f, const cofi_trainer *tr, const cofi_provenan
                 {"patience", o->patience},
                 {"best_iteration", tr->best_step},
                 {"bad_evals", tr->bad_evals},
+                {"stopped_early", tr->stop == COFI_STOP_EARLY},
                 {"ratings_nnz", p->ratings_nnz},
                 {"ratings_digest", p->ratings_digest}};
     struct {
@@ -251,11 +252,17 @@ int cofi_checkpoint_read_state(const cofi_comm *c, const char *path, cofi_traine
     if (!rc && h > tr->opts.iterations)
         rc = cofi_error(COFI_ERR_VALUE, "'%s' has taken %" PRIidx " steps, more than the %" PRIidx
                         " asked for", path, h, tr->opts.iterations);
-    /* A run stopped early at an evaluation of step t, its parameters not
-     * stepped, keeps that evaluation as entry t (the file says which). */
+    /* stopped_early says the run stopped early (files from before it was
+     * written: patience decides, below).  Stopped at an evaluation of step t,
+     * its parameters not stepped (--comm allreduce), the run keeps that
+     * evaluation as entry t: the history is one entry longer than step. */
+    int has_flag = 0;
+    cofi_idx stopped = 0;
+    if (!rc) rc = cofi_h5_attr_exists(&f, "/", "stopped_early", &has_flag);
+    if (!rc && has_flag) rc = cofi_h5_attr_get_idx(&f, "/", "stopped_early", &stopped);
     cofi_h5_info hi;
     if (!rc) rc = cofi_h5_info_of(&f, hist_names[0], &hi);
-    if (!rc && hi.exists && hi.ndims == 1 && hi.dims[0] == h + 1) h++;
+    if (!rc && (stopped || !has_flag) && hi.exists && hi.ndims == 1 && hi.dims[0] == h + 1) h++;
     if (!rc) rc = cofi_agree(c, cofi_trainer_history_reserve(tr, h + 1));
     for (int i = 0; i < 5 && !rc; i++) rc = cofi_h5_read_val(&f, hist_names[i], 0, h, 0, hist(tr, i), 1);
     cofi_val best_val = INFINITY;
@@ -273,12 +280,12 @@ int cofi_checkpoint_read_state(const cofi_comm *c, const char *path, cofi_traine
     if (!rc) {
         tr->t = info.step;
         tr->history_len = h;
-        /* the run stopped early: nothing to continue (cofi_trainer_run) */
-        if (tr->val && tr->opts.patience > 0 && bad >= tr->opts.patience) tr->stop = COFI_STOP_EARLY;
         tr->elapsed_before = info.elapsed;
         tr->best_val = best_val;
         tr->best_step = best_step;
         tr->bad_evals = bad;
+        /* the run stopped early: nothing to continue (cofi_trainer_run) */
+        if (has_flag ? stopped != 0 : cofi_trainer_patience_spent(tr)) tr->stop = COFI_STOP_EARLY;
     }
     cofi_h5_close(&f);
     return rc;

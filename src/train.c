@@ -103,19 +103,34 @@ int cofi_trainer_finite(const cofi_trainer *tr)
     return ok;
 }
 
+/* Count the evaluation of step t for early stopping (a NaN one does not
+ * count); 1 when it is the best so far.  Copying the parameters is the
+ * caller's. */
+static int count_eval(cofi_trainer *tr, cofi_idx t)
+{
+    const cofi_val v = tr->val_rmse[t];
+    if (isnan(v)) return 0;
+    if (v < tr->best_val) {
+        tr->best_val = v;
+        tr->best_step = t;
+        tr->bad_evals = 0;
+        return 1;
+    }
+    tr->bad_evals++;
+    return 0;
+}
+
+int cofi_trainer_patience_spent(const cofi_trainer *tr)
+{
+    return tr->val && tr->opts.patience > 0 && tr->bad_evals >= tr->opts.patience;
+}
+
 int cofi_trainer_keep_best(cofi_trainer *tr)
 {
     if (!tr->val) return 0;
     if (tr->final_pending) { /* the finished run's final evaluation */
         tr->final_pending = 0;
-        const cofi_val v = tr->val_rmse[tr->t];
-        if (v < tr->best_val) { /* the model holds the best parameters */
-            tr->best_val = v;
-            tr->best_step = tr->t;
-            tr->bad_evals = 0;
-            return 1;
-        }
-        if (!isnan(v)) tr->bad_evals++;
+        if (count_eval(tr, tr->t)) return 1; /* the model holds the best parameters */
     }
     if (tr->best_step < 0) return 0;
     cofi_param_load(tr->M, &tr->best);
@@ -418,15 +433,11 @@ static int record(cofi_trainer *tr, cofi_idx t, cofi_val cost, const cofi_val *t
 static int track_best(cofi_trainer *tr, cofi_idx t, const cofi_param_copy *saved)
 {
     if (!tr->val || isnan(tr->val_rmse[t])) return 0;
-    if (tr->val_rmse[t] < tr->best_val) {
-        tr->best_val = tr->val_rmse[t];
-        tr->best_step = t;
-        tr->bad_evals = 0;
+    if (count_eval(tr, t)) {
         if (!saved) cofi_param_save(tr->M, &tr->best);
         return 0;
     }
-    tr->bad_evals++;
-    return tr->opts.patience > 0 && tr->bad_evals >= tr->opts.patience;
+    return cofi_trainer_patience_spent(tr);
 }
 
 /* --precision single: gradients as floats, each scalar as a float pair

@@ -123,6 +123,21 @@ for k in ('iterations', 'best_iteration', 'bad_evals', 'final_cost', 'final_val_
 for k in ('X', 'W', 'b', 'item_bias'):
     assert np.array_equal(fa['model'][k][()], fb['model'][k][()]), k" \
         "$WORK/es-$comm.json" "$WORK/esr-$comm.json" "$WORK/es-$comm.h5" "$WORK/esr-$comm.h5"
+    check "... the checkpoint and the model say stopped_early = 1, a checkpoint that ran on 0" \
+        "$PYTHON" -c "
+import sys, h5py
+for p, want in zip(sys.argv[1:], (1, 1, 0)):
+    assert h5py.File(p).attrs['stopped_early'] == want, (p, want)" \
+        "$WORK/esck-$comm.h5" "$WORK/es-$comm.h5" "$WORK/eck.h5"
+    # a checkpoint written before the attribute existed: the same restart
+    cp "$WORK/esck-$comm.h5" "$WORK/esold-$comm.h5"
+    "$PYTHON" -c "import h5py, sys; del h5py.File(sys.argv[1], 'r+').attrs['stopped_early']" \
+        "$WORK/esold-$comm.h5"
+    run 2 train "$WORK/train.h5" -o "$WORK/esro-$comm.h5" -T 400 --restart "$WORK/esold-$comm.h5"
+    check "... without stopped_early (an older checkpoint) there is nothing to continue either" \
+        grep -q "nothing to continue" "$OUT"
+    check "... and the same model is saved (bitwise)" \
+        "$PYTHON" "$TESTS_DIR/check_model.py" "$WORK/esro-$comm.h5" "$WORK/es-$comm.h5" /model 0
 done
 # ... also when the best model is older than the checkpoint: noisy data whose
 # validation RMSE rises from iteration 0 on.  The checkpoint must hold the

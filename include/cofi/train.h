@@ -157,6 +157,10 @@ int cofi_trainer_run(cofi_trainer *tr);
  * are all finite, as a checkpoint must be to continue from; 0 otherwise. */
 int cofi_trainer_finite(const cofi_trainer *tr);
 
+/* 1 when --patience evaluations in a row have not improved on the best:
+ * the run stops (or, restarted from such a checkpoint, takes no step). */
+int cofi_trainer_patience_spent(const cofi_trainer *tr);
+
 /* With validation, replace the model's parameters by the best ones seen
  * (what the model file holds), counting the final evaluation of a finished
  * run first; returns 1 if the model now holds the best parameters, 0 without
