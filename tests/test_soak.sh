@@ -21,7 +21,9 @@ cat > "$WORK/cofi" <<STUB
 #!/usr/bin/env bash
 "$COFI" "\$@"
 rc=\$?
-if [ \$rc = 0 ] && [ "\$1" = train ] && [ "\${OMPI_COMM_WORLD_SIZE:-1}" -gt 1 ] && [ "\${OMPI_COMM_WORLD_RANK:-0}" = 0 ]; then
+# the launcher's rank and size: Open MPI's variables, else PMI's (MPICH, Slurm)
+size=\${OMPI_COMM_WORLD_SIZE:-\${PMI_SIZE:-1}}; rank=\${OMPI_COMM_WORLD_RANK:-\${PMI_RANK:-0}}
+if [ \$rc = 0 ] && [ "\$1" = train ] && [ "\$size" -gt 1 ] && [ "\$rank" = 0 ]; then
     out=""; prev=""
     for a in "\$@"; do [ "\$prev" = -o ] && out=\$a; prev=\$a; done
     "$PYTHON" -c "import h5py, sys; f = h5py.File(sys.argv[1], 'r+'); f['model/X'][0, 0] += 1e-6" "\$out"
