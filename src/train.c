@@ -6,6 +6,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Scalars after the gradients in the reduction buffer. */
@@ -427,6 +428,21 @@ static int record(cofi_trainer *tr, cofi_idx t, cofi_val cost, const cofi_val *t
     return tr->stop == COFI_STOP_DIVERGED;
 }
 
+/* Test hook (builds with COFI_FAULT_INJECTION): COFI_STOP_AFTER=n makes rank
+ * COFI_STOP_RANK (default 0) ask for a stop, as a signal to it would, in the
+ * iteration that takes the n-th step: a test can stop a run at a step of its
+ * choosing.  Without it the hook compiles to nothing. */
+static int injected_stop(const cofi_trainer *tr)
+{
+#ifdef COFI_FAULT_INJECTION
+    const char *n = getenv("COFI_STOP_AFTER"), *r = getenv("COFI_STOP_RANK");
+    return n && tr->t + 1 == (cofi_idx)atoll(n) && tr->comm->rank == (r ? atoi(r) : 0);
+#else
+    (void)tr;
+    return 0;
+#endif
+}
+
 /* Early stopping bookkeeping at an evaluation point; returns 1 to stop.
  * A new best is copied from the model, unless `saved` already holds the
  * evaluated parameters (the caller then keeps that copy as the best). */
@@ -607,7 +623,7 @@ int cofi_trainer_run(cofi_trainer *tr)
             tr->gX = x;
         }
         local_scalars(tr, sums, breg, eval_now, tail);
-        tail[SLOT_STOP] = o->stop_flag && *o->stop_flag ? 1.0 : 0.0;
+        tail[SLOT_STOP] = (o->stop_flag && *o->stop_flag) || injected_stop(tr) ? 1.0 : 0.0;
         tail[SLOT_TIME] = cofi_now() - budget_start;
         tail[SLOT_CKPT] = ckpt_secs;
         cofi_timer_stop(tr->timers, COFI_TIME_COMPUTE);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tools/soak: random small problems and options, each run across rank and
-# thread counts, exchanges, restarts and precisions, must agree with one
+# thread counts, exchanges, restarts (also after a stop as by a signal to one
+# rank at a random step) and precisions, must agree with one
 # rank's run (and predict --dense with numpy).  A fixed seed, so the same
 # cases every time.  Then the same tool against a cofi whose multi-rank
 # models are off by 1e-6 must fail, naming the difference and the commands.
@@ -11,7 +12,9 @@ SOAK=(env COFI="$COFI" MPIEXEC="$MPIEXEC" "$PYTHON" "$TESTS_DIR/../tools/soak" -
 rc=$?
 check "soak, 6 cases of seed 1 (exit $rc): $(tail -n 3 "$WORK/soak.txt")" [ "$rc" -eq 0 ]
 check "every case consistent or refused as it should be" \
-    grep -qE '^soak: 6 cases, seed 1: [0-9]+ consistent, [0-9]+ refused as they should be$' "$WORK/soak.txt"
+    grep -qE '^soak: 6 cases, seed 1: [0-9]+ consistent, [0-9]+ refused as they should be; [0-9]+ runs stopped' "$WORK/soak.txt"
+check "at least 3 runs stopped as by a signal (COFI_STOP_AFTER) and restarted to the same model" \
+    eval '[ "$(sed -n "s/.* \([0-9]*\) runs stopped as by a signal and restarted$/\1/p" "$WORK/soak.txt")" -ge 3 ]'
 check "at least 4 of the 6 cases trained and were compared" \
     eval '[ "$(grep -c "^case [0-9]*: ok: " "$WORK/soak.txt")" -ge 4 ]'
 
