@@ -2,7 +2,8 @@
 # tools/soak: random small problems and options, each run across rank and
 # thread counts, exchanges, restarts (also after a stop as by a signal to one
 # rank at a random step) and precisions, must agree with one
-# rank's run (and predict --dense with numpy).  A fixed seed, so the same
+# rank's run (and predict --dense and --pairs with numpy, recommend with
+# predict --top).  A fixed seed, so the same
 # cases every time.  Then the same tool against a cofi whose multi-rank
 # models are off by 1e-6 must fail, naming the difference and the commands.
 source "$(dirname "$0")/lib.sh"
