@@ -242,7 +242,7 @@ int cofi_cmd_bench(const cofi_comm *c, int argc, char **argv)
     if (c->rank == 0) {
         const double flops = 6.0 * (double)o.k * (double)R.nnz;
         const double gflops = flops / med / 1e9;
-        const double payload = c->size > 1 ? (single ? 4.0 : 8.0) * (double)tr.buf_len : 0.0;
+        const double payload = c->size > 1 ? cofi_trainer_payload_bytes(&tr) : 0.0;
         const double model_bytes = (double)R.nnz * (bpr_max + 2.0 * 8.0 * (double)M.ld);
         printf("cofi bench: %" PRIidx " ratings (%" PRIidx " items x %" PRIidx " users, zipf %g), "
                "k = %" PRIidx "\n  %s, %s; %d rank%s x %d thread%s, %s; generated in %.2f s\n",

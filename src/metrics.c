@@ -93,7 +93,7 @@ int cofi_metrics_write(const cofi_comm *c, const char *path, const cofi_trainer 
         } else {
             const cofi_train_opts *o = &tr->opts;
             const cofi_model *M = tr->M;
-            double payload = 8.0 * (double)tr->buf_len;
+            double payload = cofi_trainer_payload_bytes(tr);
             int64_t steps = tr->t - info->steps_before;
             fprintf(f, "{\n  \"cofi_version\": \"%s\",\n  \"command\": \"train\",\n", COFI_VERSION);
             fprintf(f, "  \"ranks\": %d,\n  \"threads\": %d,\n", P, omp_get_max_threads());

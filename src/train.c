@@ -126,6 +126,13 @@ int cofi_trainer_patience_spent(const cofi_trainer *tr)
     return tr->val && tr->opts.patience > 0 && tr->bad_evals >= tr->opts.patience;
 }
 
+double cofi_trainer_payload_bytes(const cofi_trainer *tr)
+{
+    const double ng = (double)(tr->buf_len - N_SLOTS);
+    /* in single precision each sum goes as two floats (pack_single) */
+    return tr->opts.precision_single ? 4.0 * (ng + 2.0 * N_SLOTS) : 8.0 * (double)tr->buf_len;
+}
+
 int cofi_trainer_keep_best(cofi_trainer *tr)
 {
     if (!tr->val) return 0;

@@ -48,7 +48,11 @@ for name, d in runs.items():
         assert d["allreduce_bytes"] == 0, name
     else:  # W's gradient and b's (users x (k + 1)) and a few scalars, in double or float
         size = 4 if d["precision"] == "single" else 8
-        assert size * users * (k + 1) <= d["allreduce_bytes"] <= size * (users * (k + 1) + 16), (name, d)
+        assert size * users * (k + 1) <= d["allreduce_bytes"] <= size * (users * (k + 1) + 32), (name, d)
+# the same scalars in both precisions: 8 bytes each, or two floats each in single
+ns = runs["3x1"]["allreduce_bytes"] / 8 - users * (k + 1)
+assert ns == int(ns) and 1 <= ns <= 16, ns
+assert runs["single"]["allreduce_bytes"] == 4 * (users * (k + 1) + 2 * ns), (runs["single"], ns)
 # 4 + 4 + 4 + 4 bytes of user, rating, transposed item and position, 8 of residual,
 # and the row pointers of 400 items and 150 users (8 bytes each, plus one)
 want = 24 + 8 * (items + 1 + users + 1) / nnz

@@ -128,6 +128,19 @@ assert d["communication"]["allreduce_calls"] == 12
 assert min(d["per_rank"]["peak_rss_bytes"]) > 1e6
 assert abs(d["final"]["cost"] - m["final_cost"]) <= 1e-12 * m["final_cost"] and d["final"]["stop"] == "done"
 PY
+# ... and with --precision single, the bytes it sums: 4 per gradient value and
+# two floats per scalar (the double run's count of scalars)
+run 2 train "$WORK/r.h5" -o "$WORK/ms.h5" --init "$REF:/init" --preset seed -T 3 --precision single \
+    --metrics "$WORK/ms.json"
+check "train --precision single with --metrics" all_ranks_exited 2 0
+check "metrics of --precision single count 4-byte gradients" "$PYTHON" - "$WORK/m.json" "$WORK/ms.json" <<'PY'
+import json, sys
+d, s = (json.load(open(f))["communication"] for f in sys.argv[1:])
+ns = d["payload_bytes_per_iteration"] / 8 - 30 * 101
+assert ns == int(ns) and 1 <= ns <= 32, ns
+assert s["payload_bytes_per_iteration"] == 4 * (30 * 101 + 2 * ns), (s, ns)
+assert s["payload_bytes_total"] == 3 * s["payload_bytes_per_iteration"], s
+PY
 
 # Divergence: a step too large makes the cost overflow.  The run stops there
 # with one message, exit 1 on every rank and no model; the metrics record

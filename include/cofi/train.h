@@ -161,6 +161,11 @@ int cofi_trainer_finite(const cofi_trainer *tr);
  * the run stops (or, restarted from such a checkpoint, takes no step). */
 int cofi_trainer_patience_spent(const cofi_trainer *tr);
 
+/* Bytes one gradient exchange sums: n_users (k + 1) gradient values and the
+ * global sums, 8 bytes each; with --precision single 4 bytes per gradient
+ * value and two floats per sum. */
+double cofi_trainer_payload_bytes(const cofi_trainer *tr);
+
 /* With validation, replace the model's parameters by the best ones seen
  * (what the model file holds), counting the final evaluation of a finished
  * run first; returns 1 if the model now holds the best parameters, 0 without
